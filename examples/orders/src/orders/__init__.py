@@ -1,0 +1,1 @@
+"""Lambda handlers of the orders example application."""

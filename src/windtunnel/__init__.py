@@ -1,0 +1,35 @@
+"""windtunnel: test AWS serverless applications locally, with the fidelity of AWS."""
+
+from __future__ import annotations
+
+import logging
+
+from windtunnel.errors import (
+    CircularDependencyError,
+    DeploymentError,
+    ParameterError,
+    TemplateError,
+    TemplateSyntaxError,
+    UnresolvedReferenceError,
+    UnsupportedFeatureError,
+    WindtunnelError,
+)
+from windtunnel.stack.local import EmulatedStack, Stack
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "CircularDependencyError",
+    "DeploymentError",
+    "EmulatedStack",
+    "ParameterError",
+    "Stack",
+    "TemplateError",
+    "TemplateSyntaxError",
+    "UnresolvedReferenceError",
+    "UnsupportedFeatureError",
+    "WindtunnelError",
+    "__version__",
+]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -1,0 +1,1 @@
+"""The ``windtunnel`` command line, one module per command."""

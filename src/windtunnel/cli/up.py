@@ -1,0 +1,117 @@
+"""``windtunnel up``: load applications and serve them on a local endpoint."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shlex
+import signal
+import subprocess
+import time
+from types import FrameType
+
+from windtunnel.cli.common import add_load_options, default_port, load_stacks, print_stack
+from windtunnel.cloud.server import EndpointServer, check_port_free
+from windtunnel.constants import DEFAULT_HOST
+from windtunnel.deploy.model import DeployedStack
+from windtunnel.errors import WindtunnelError
+from windtunnel.stack.environment import Environment
+
+__all__ = ["register"]
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``up`` command."""
+    parser = commands.add_parser(
+        "up", help="load applications and serve them on a local endpoint",
+        usage="windtunnel up [options] [PATH ...] [-- COMMAND ...]",
+        description="Load each application into the embedded cloud and serve it on "
+                    "127.0.0.1 until Ctrl-C. Point any AWS SDK at it with AWS_ENDPOINT_URL.",
+        epilog="With '-- COMMAND', run COMMAND against the endpoint, then stop and exit with "
+               "its status. COMMAND gets AWS_ENDPOINT_URL, AWS_REGION, AWS_SAM_STACK_NAME "
+               "(when one stack is loaded) and test credentials unless they are set.")
+    add_load_options(parser)
+    parser.add_argument("--port", type=int, default=None,
+                        help="the port to listen on (default: $WINDTUNNEL_PORT or 4566; "
+                             "0 picks a free one)")
+    parser.set_defaults(run=run)
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """Load, serve until interrupted, and stop cleanly."""
+    port = arguments.port if arguments.port is not None else default_port()
+    # Check the port first, so a busy port fails before anything is loaded.
+    _check_port(port)
+    environment = Environment(region=arguments.region, strict=arguments.strict)
+    started = time.perf_counter()
+    stacks = load_stacks(environment, arguments)
+    elapsed = time.perf_counter() - started
+    try:
+        server = EndpointServer(environment.cloud, port=port)
+    except OSError as error:
+        raise _port_error(port, error) from None
+    if port == 0:
+        # Outputs were rendered for the default endpoint; render them for the chosen port.
+        environment.set_endpoint_url(server.url)
+
+    print(f"windtunnel: serving on {server.url} (region {environment.cloud.region})")
+    print(f"  export AWS_ENDPOINT_URL={server.url}  (any credentials work, e.g. test/test)")
+    for stack in stacks:
+        print_stack(stack, elapsed=elapsed / max(len(stacks), 1))
+    command = getattr(arguments, "command", [])
+    if command:
+        return _run_command(server, environment, stacks, command)
+
+    print("Press Ctrl-C to stop.", flush=True)
+
+    def stop_on_signal(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    # Set both explicitly: a process started in the background inherits an ignored SIGINT.
+    signal.signal(signal.SIGINT, stop_on_signal)
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    logging.getLogger("windtunnel").info("ready")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    print("windtunnel: stopped", flush=True)
+    return 0
+
+
+def _run_command(server: EndpointServer, environment: Environment,
+                 stacks: list[DeployedStack], command: list[str]) -> int:
+    """Serve in the background while ``command`` runs; return its exit status."""
+    environ = dict(os.environ)
+    environ["AWS_ENDPOINT_URL"] = server.url
+    environ["AWS_REGION"] = environment.cloud.region
+    environ["AWS_DEFAULT_REGION"] = environment.cloud.region
+    environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+    environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    if len(stacks) == 1:
+        environ["AWS_SAM_STACK_NAME"] = stacks[0].name
+    print(f"windtunnel: running {shlex.join(command)}", flush=True)
+    server.start()
+    try:
+        completed = subprocess.run(command, env=environ, check=False)
+    except FileNotFoundError:
+        raise WindtunnelError(f"command not found: {command[0]}") from None
+    finally:
+        server.stop()
+    return completed.returncode
+
+
+def _check_port(port: int) -> None:
+    try:
+        check_port_free(DEFAULT_HOST, port)
+    except OSError as error:
+        raise _port_error(port, error) from None
+
+
+def _port_error(port: int, error: OSError) -> WindtunnelError:
+    return WindtunnelError(
+        f"cannot listen on {DEFAULT_HOST}:{port}: {error.strerror}. Pass --port with a free "
+        f"port (or 0 for any)")

@@ -1,0 +1,135 @@
+"""Corrections to moto behaviour that would break a Docker-free, in-process emulation."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from windtunnel.cloud.messages import AwsRequest, AwsResponse
+
+__all__ = [
+    "allow_inline_policies_without_version",
+    "detach_moto_event_source_mappings",
+    "match_event_source_mappings_by_name_or_arn",
+]
+
+# Where moto registers an event source mapping so that it can invoke the function itself:
+# (service, attribute of the backend that contains the sources).
+_MAPPING_SOURCES = (("sqs", "queues"), ("dynamodb", "tables"), ("kinesis", "streams"))
+
+
+def detach_moto_event_source_mappings(request: AwsRequest, response: AwsResponse) -> None:
+    """Keep moto from invoking functions through event source mappings.
+
+    moto runs the function in a Docker container when a message reaches a mapped queue,
+    table or stream. windtunnel runs functions in process and owns event source mappings.
+    So after a mapping is created, its registration on the source is removed, and the
+    mapping itself stays in Lambda's configuration.
+    """
+    if request.service != "lambda" or "/event-source-mappings" not in request.path:
+        return
+    from moto.core.base_backend import BackendDict
+
+    instances: list[Any] = BackendDict._instances  # type: ignore[misc]
+    for backend_dict in list(instances):
+        for service, attribute in _MAPPING_SOURCES:
+            if backend_dict.service_name != service:
+                continue
+            for _account, _region, backend in backend_dict.iter_backends():
+                sources: Any = getattr(backend, attribute, {})
+                for source in sources.values():
+                    mappings = getattr(source, "lambda_event_source_mappings", None)
+                    if mappings:
+                        mappings.clear()
+
+
+_inline_policy = threading.local()
+_INLINE_POLICY_OPERATIONS = ("put_role_policy", "put_user_policy", "put_group_policy")
+
+
+@contextlib.contextmanager
+def _validating_inline_policy() -> Iterator[None]:
+    _inline_policy.active = True
+    try:
+        yield
+    finally:
+        _inline_policy.active = False
+
+
+def _inline_policy_operation(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _validating_inline_policy():
+            return method(*args, **kwargs)
+
+    wrapper.windtunnel_correction = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+@functools.cache
+def allow_inline_policies_without_version() -> None:
+    """Accept inline identity policies that have no ``Version`` element, as IAM does.
+
+    IAM requires ``"Version": "2012-10-17"`` in managed policies ("A managed policy must
+    have a version string"), but an inline policy without it is valid and takes the
+    2008-10-17 language version:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html
+    moto 5.2 applies the managed-policy rule to inline policies too, which rejects the
+    inline policies that the SAM transform generates from policy templates.
+    """
+    from moto.iam import models, policy_validation
+
+    validator = policy_validation.BaseIAMPolicyValidator
+    check_version = validator._validate_version
+
+    def validate_version(self: Any) -> None:
+        if getattr(_inline_policy, "active", False) and "Version" not in self._policy_json:
+            return
+        check_version(self)
+
+    validator._validate_version = validate_version  # type: ignore[method-assign]
+    for name in _INLINE_POLICY_OPERATIONS:
+        method = getattr(models.IAMBackend, name)
+        if not getattr(method, "windtunnel_correction", False):
+            setattr(models.IAMBackend, name, _inline_policy_operation(method))
+
+
+def _unqualified_function_name(name_or_arn: str) -> str:
+    # "my-function", "123456789012:function:my-function" and the full ARN, with or without
+    # a version or alias qualifier, all name the same function.
+    if ":function:" in name_or_arn:
+        return name_or_arn.split(":function:", 1)[1].split(":", 1)[0]
+    return name_or_arn.split(":", 1)[0]
+
+
+@functools.cache
+def match_event_source_mappings_by_name_or_arn() -> None:
+    """Let ListEventSourceMappings find a mapping by the function's name or its ARN.
+
+    Lambda accepts a function name, a partial ARN or a full ARN in ``FunctionName`` and
+    matches mappings created with any of them:
+    https://docs.aws.amazon.com/lambda/latest/api/API_ListEventSourceMappings.html
+    moto 5.2 compares the strings as given, so a mapping created with an ARN is not found
+    by name, and the other way round.
+    """
+    from moto.awslambda import models
+
+    original = models.LambdaBackend.list_event_source_mappings
+    if getattr(original, "windtunnel_correction", False):
+        return
+
+    def list_event_source_mappings(self: Any, event_source_arn: str,
+                                   function_name: str) -> Any:
+        mappings = original(self, event_source_arn, None)
+        if not function_name:
+            return mappings
+        wanted = _unqualified_function_name(function_name)
+        return [mapping for mapping in mappings
+                if _unqualified_function_name(mapping.function_name) == wanted]
+
+    list_event_source_mappings.windtunnel_correction = True  # type: ignore[attr-defined]
+    models.LambdaBackend.list_event_source_mappings = (  # type: ignore[method-assign]
+        list_event_source_mappings)

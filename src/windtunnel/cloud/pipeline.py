@@ -1,0 +1,268 @@
+"""The embedded cloud and its request pipeline: authenticate, authorize, record, dispatch.
+
+Both transports, the in-process one for the test process's own boto3 clients and the
+HTTP endpoint on 127.0.0.1, hand their requests to :meth:`Cloud.handle_http`. Services
+that windtunnel implements itself are registered as providers; every other request goes
+to moto.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from botocore.awsrequest import HeadersDict
+
+from windtunnel.cloud import routing
+from windtunnel.cloud.messages import AwsRequest, AwsResponse
+from windtunnel.cloud.moto_corrections import (
+    allow_inline_policies_without_version,
+    detach_moto_event_source_mappings,
+    match_event_source_mappings_by_name_or_arn,
+)
+from windtunnel.cloud.moto_dispatch import (
+    MotoDispatcher,
+    OperationNotImplemented,
+    ServiceNotEmulated,
+)
+from windtunnel.cloud.protocols import AwsError, render_error
+from windtunnel.cloud.state import BackendSnapshot, restore_backends, snapshot_backends
+from windtunnel.constants import DEFAULT_ACCOUNT_ID, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REGION
+
+__all__ = ["ADMIN_ACCESS_KEY", "CallRecord", "Cloud", "Provider"]
+
+logger = logging.getLogger(__name__)
+
+# Credentials of the administrator principal that windtunnel's own clients use.
+ADMIN_ACCESS_KEY = "AKIAWINDTUNNELADMIN0"
+ADMIN_SECRET_KEY = "windtunnel-admin-secret"
+
+# boto3 sessions are not safe for creating clients from several threads at once.
+_client_creation_lock = threading.Lock()
+
+_RANDOM_SEED = 20101
+
+# How many calls the recorder keeps; older ones are dropped first.
+_MAX_RECORDED_CALLS = 10_000
+
+
+class Provider(Protocol):
+    """A service that windtunnel implements itself instead of moto."""
+
+    service: str
+    """The signing name of the service it implements (``cloudformation``)."""
+
+    def handle(self, request: AwsRequest) -> AwsResponse:
+        """Handle one request for the service and return the response."""
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One AWS API call that the embedded cloud handled."""
+
+    service: str
+    operation: str | None
+    region: str
+    access_key: str | None
+    status: int
+    duration: float
+    """Seconds the pipeline spent on the call."""
+
+
+SideEffect = Callable[[AwsRequest, AwsResponse], None]
+
+
+class Cloud:
+    """An embedded, in-process emulation of AWS for one account.
+
+    moto keeps service state in module-level objects, so one process contains one cloud's
+    state at a time: creating a cloud starts from empty services, and a cloud created
+    earlier in the same process sees the same (new) state. Separate processes, such as
+    pytest-xdist workers, each have their own.
+    """
+
+    def __init__(self, *, region: str = DEFAULT_REGION, account_id: str = DEFAULT_ACCOUNT_ID,
+                 endpoint_url: str | None = None) -> None:
+        from moto.core.base_backend import BackendDict
+        from moto.moto_api._internal import mock_random
+
+        BackendDict.reset()
+        # Generated IDs (API IDs, request IDs, ...) come from moto's random source; a fixed
+        # seed makes them the same on every run.
+        mock_random.seed(_RANDOM_SEED)
+        self.region = region
+        self.account_id = account_id
+        self.endpoint_url = endpoint_url or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
+        self.calls: deque[CallRecord] = deque(maxlen=_MAX_RECORDED_CALLS)
+        self.service_state: dict[str, Any] = {}
+        """State that windtunnel keeps for services itself, by service name; snapshots
+        and resets include it with moto's."""
+        self._providers: dict[str, Provider] = {}
+        self._side_effects: list[SideEffect] = []
+        self._moto = MotoDispatcher()
+        self.add_side_effect(detach_moto_event_source_mappings)
+        allow_inline_policies_without_version()
+        match_event_source_mappings_by_name_or_arn()
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    # --- extension points ----------------------------------------------------------
+
+    def register(self, provider: Provider) -> None:
+        """Answer ``provider.service`` with ``provider`` instead of moto."""
+        self._providers[provider.service] = provider
+
+    def add_side_effect(self, effect: SideEffect) -> None:
+        """Run ``effect`` after every successful request (stream records, deliveries)."""
+        self._side_effects.append(effect)
+
+    # --- the pipeline --------------------------------------------------------------
+
+    def handle_http(self, method: str, url: str, headers: Any, body: bytes) -> AwsResponse:
+        """Route a raw HTTP request from either transport and answer it."""
+        if not isinstance(headers, HeadersDict):
+            headers = HeadersDict(headers)
+        signature = routing.read_signature(headers, url)
+        if signature is None:
+            return _unsigned_request_error()
+        request = AwsRequest(
+            method=method,
+            url=routing.canonical_url(url, signature.service, signature.region, headers),
+            headers=headers,
+            body=body,
+            service=signature.service,
+            region=signature.region,
+            access_key=signature.access_key,
+            operation=routing.operation_of(headers, body, url),
+        )
+        return self.handle(request)
+
+    def handle(self, request: AwsRequest) -> AwsResponse:
+        """Run ``request`` through every stage of the pipeline."""
+        started = time.perf_counter()
+        try:
+            self._authenticate(request)
+            self._authorize(request)
+            response = self._dispatch(request)
+        except AwsError as error:
+            response = render_error(request.service, error)
+        self._record(request, response, time.perf_counter() - started)
+        if response.status < 400:
+            for effect in self._side_effects:
+                effect(request, response)
+        return response
+
+    def _authenticate(self, request: AwsRequest) -> None:
+        # Every access key maps to the administrator principal until IAM principals exist.
+        request.context["principal"] = "admin"
+
+    def _authorize(self, request: AwsRequest) -> None:
+        # Authorization allows everything until IAM policy evaluation is in place.
+        return None
+
+    def _record(self, request: AwsRequest, response: AwsResponse, duration: float) -> None:
+        self.calls.append(CallRecord(
+            service=request.service,
+            operation=request.operation,
+            region=request.region,
+            access_key=request.access_key,
+            status=response.status,
+            duration=duration,
+        ))
+
+    def _dispatch(self, request: AwsRequest) -> AwsResponse:
+        provider = self._providers.get(request.service)
+        if provider is not None:
+            return provider.handle(request)
+        try:
+            return self._moto.dispatch(request)
+        except OperationNotImplemented:
+            raise _not_implemented(request) from None
+        except ServiceNotEmulated:
+            raise AwsError(
+                "NotImplemented",
+                f"windtunnel does not emulate the {request.service} service. Requests to it "
+                f"cannot be answered locally.",
+                status=501,
+                sender_fault=False,
+            ) from None
+
+    # --- clients -------------------------------------------------------------------
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """Return a boto3 client whose requests this cloud answers in process."""
+        region = region or self.region
+        key = (service, region)
+        with _client_creation_lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._boto3_session().client(service, region_name=region)
+                from windtunnel.cloud.inprocess import attach
+
+                attach(client, self)
+                self._clients[key] = client
+        return client
+
+    def resource(self, service: str, region: str | None = None) -> Any:
+        """Return a boto3 resource whose requests this cloud answers in process."""
+        from windtunnel.cloud.inprocess import attach
+
+        with _client_creation_lock:
+            resource = self._boto3_session().resource(service,
+                                                      region_name=region or self.region)
+        attach(resource.meta.client, self)
+        return resource
+
+    def _boto3_session(self) -> Any:
+        return _admin_session()
+
+    # --- state ---------------------------------------------------------------------
+
+    def snapshot(self) -> BackendSnapshot:
+        """Copy the state of every service, for :meth:`restore`."""
+        return snapshot_backends(self.service_state)
+
+    def restore(self, snapshot: BackendSnapshot) -> None:
+        """Put every service back to the state of ``snapshot``."""
+        restore_backends(snapshot, self.service_state)
+
+
+@functools.cache
+def _admin_session() -> Any:
+    """Return one boto3 session for every cloud in the process.
+
+    Clients of one session share botocore's cache of service models, which makes creating
+    a client cheap after the first one per service. Region is chosen per client.
+    """
+    import boto3
+
+    return boto3.session.Session(
+        aws_access_key_id=ADMIN_ACCESS_KEY,
+        aws_secret_access_key=ADMIN_SECRET_KEY,
+        region_name=DEFAULT_REGION,
+    )
+
+
+def _not_implemented(request: AwsRequest) -> AwsError:
+    operation = request.operation or f"{request.method} {request.path}"
+    return AwsError(
+        "NotImplemented",
+        f"windtunnel does not emulate the {request.service} operation {operation} yet.",
+        status=501,
+        sender_fault=False,
+    )
+
+
+def _unsigned_request_error() -> AwsResponse:
+    error = AwsError(
+        "MissingAuthenticationToken",
+        "Request is missing Authentication Token. Sign requests with AWS Signature Version 4 "
+        "(any AWS SDK does this); the credentials may be dummy values such as test/test.",
+        status=403,
+    )
+    return render_error("sts", error)

@@ -1,0 +1,100 @@
+"""Work out which service, region and operation an incoming request is for.
+
+Every AWS SDK signs its requests with Signature Version 4, whose credential scope names
+the region and the service (``AKID/20261204/us-east-1/dynamodb/aws4_request``). That is
+how a request sent to ``http://127.0.0.1:4566`` finds its service. The request is then
+re-addressed to the service's AWS hostname, the address moto's dispatch tables expect.
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-signing-elements.html
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+__all__ = ["Signature", "canonical_url", "operation_of", "read_signature"]
+
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
+_AWS_HOST = re.compile(r"(^|\.)amazonaws\.com(\.cn)?$|\.api\.aws$")
+
+# Services whose endpoint has no region in its hostname.
+_GLOBAL_HOSTS = {
+    "iam": "iam.amazonaws.com",
+    "route53": "route53.amazonaws.com",
+    "cloudfront": "cloudfront.amazonaws.com",
+}
+
+
+@dataclass(frozen=True)
+class Signature:
+    """The parts of a SigV4 credential scope that routing needs."""
+
+    access_key: str
+    region: str
+    service: str
+
+
+def read_signature(headers: Any, url: str) -> Signature | None:
+    """Return the credential scope of a signed request, from its header or presigned URL."""
+    authorization = headers.get("Authorization") or ""
+    if isinstance(authorization, bytes):
+        authorization = authorization.decode("latin-1")
+    match = _CREDENTIAL.search(authorization)
+    if match is None:
+        credential = parse_qs(urlsplit(url).query).get("X-Amz-Credential")
+        if credential:
+            match = _CREDENTIAL.search(f"Credential={credential[0]}")
+    if match is None:
+        return None
+    access_key, _date, region, service = match.groups()
+    return Signature(access_key=access_key, region=region, service=service)
+
+
+def is_aws_host(host: str) -> bool:
+    """Tell whether a hostname belongs to AWS's public endpoints."""
+    return bool(_AWS_HOST.search(host.split(":")[0]))
+
+
+def canonical_url(url: str, service: str, region: str, headers: Any) -> str:
+    """Re-address ``url`` to the AWS hostname of ``service`` in ``region``.
+
+    The ``Host`` header changes with it, because services build URLs they return (queue
+    URLs, for one) from it, and AWS returns its own hostnames there.
+    """
+    parts = urlsplit(url)
+    if is_aws_host(parts.netloc):
+        return url
+    host = _service_host(service, region, headers)
+    headers["Host"] = host
+    return urlunsplit(("https", host, parts.path or "/", parts.query, ""))
+
+
+def _service_host(service: str, region: str, headers: Any) -> str:
+    if service in _GLOBAL_HOSTS:
+        return _GLOBAL_HOSTS[service]
+    if service == "dynamodb" and str(headers.get("X-Amz-Target", "")).startswith(
+            "DynamoDBStreams"):
+        return f"streams.dynamodb.{region}.amazonaws.com"
+    if service == "s3":
+        return f"s3.{region}.amazonaws.com"
+    return f"{service}.{region}.amazonaws.com"
+
+
+def operation_of(headers: Any, body: bytes, url: str) -> str | None:
+    """Return the operation name for the JSON and query protocols, where it is explicit."""
+    target = headers.get("X-Amz-Target")
+    if target:
+        if isinstance(target, bytes):
+            target = target.decode()
+        return str(target).rsplit(".", 1)[-1]
+    query = parse_qs(urlsplit(url).query)
+    if "Action" in query:
+        return query["Action"][0]
+    content_type = str(headers.get("Content-Type", ""))
+    if body and "x-www-form-urlencoded" in content_type:
+        action = parse_qs(body.decode("utf-8", "replace")).get("Action")
+        if action:
+            return action[0]
+    return None

@@ -1,0 +1,150 @@
+"""The HTTP endpoint on 127.0.0.1 that any AWS SDK reaches through ``AWS_ENDPOINT_URL``."""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from botocore.awsrequest import HeadersDict
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from windtunnel.cloud.protocols import AwsError, render_error
+from windtunnel.constants import DEFAULT_HOST
+
+if TYPE_CHECKING:
+    from windtunnel.cloud.pipeline import Cloud
+
+__all__ = ["EndpointServer", "check_port_free"]
+
+logger = logging.getLogger(__name__)
+
+# Paths under this prefix are windtunnel's own (health) or data planes of emulated
+# services (API Gateway, AppSync, function URLs), never AWS API operations.
+_INTERNAL_PREFIX = "/_aws/"
+_HEALTH_PATH = "/_windtunnel/health"
+# Headers the HTTP server writes itself; copies in a service response would repeat them.
+_SERVER_HEADERS = frozenset({"date", "server", "connection", "transfer-encoding"})
+
+
+class _RequestHandler(WSGIRequestHandler):
+    """Keeps connections alive between requests and leaves request logging to the server."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+class EndpointServer:
+    """Serves a :class:`Cloud` over HTTP on the loopback interface, in a background thread."""
+
+    def __init__(self, cloud: Cloud, *, port: int, host: str = DEFAULT_HOST) -> None:
+        """Bind the socket; raise OSError when the port is taken."""
+        self.cloud = cloud
+        check_port_free(host, port)
+        try:
+            self._server: BaseWSGIServer = make_server(
+                host, port, self._wsgi, threaded=True, request_handler=_RequestHandler)
+        except SystemExit:
+            # Werkzeug exits the process when the port is taken between the check above
+            # and its own bind; report it as the bind error it is.
+            raise OSError(errno.EADDRINUSE, os.strerror(errno.EADDRINUSE)) from None
+        # Handler threads must not keep the process alive after the server stops.
+        self._server.daemon_threads = True  # type: ignore[attr-defined]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on (useful when it was started with port 0)."""
+        return int(self._server.server_port)
+
+    @property
+    def url(self) -> str:
+        """The endpoint URL to give to SDKs."""
+        host = self._server.server_address[0]
+        if isinstance(host, bytes):
+            host = host.decode()
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> EndpointServer:
+        """Serve requests in a background thread; return self."""
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        name="windtunnel-endpoint", daemon=True)
+        self._thread.start()
+        logger.info("serving on %s", self.url)
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve requests in the calling thread until :meth:`stop` is called."""
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        logger.info("stopped serving on %s", self.url)
+
+    def __enter__(self) -> EndpointServer:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def _wsgi(self, environ: dict[str, Any],
+              start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        started = time.perf_counter()
+        response = self._answer(request)
+        logger.info("%s %s %s %d %.1fms", request.method, request.path,
+                    request.headers.get("X-Amz-Target", ""), response.status_code,
+                    (time.perf_counter() - started) * 1000)
+        return response(environ, start_response)
+
+    def _answer(self, request: Request) -> Response:
+        if request.path == _HEALTH_PATH:
+            return Response(json.dumps({"status": "running"}), 200,
+                            content_type="application/json")
+        body = request.get_data()
+        if request.path.startswith(_INTERNAL_PREFIX):
+            plane = request.path[len(_INTERNAL_PREFIX):].split("/", 1)[0]
+            error = AwsError("NotImplemented",
+                             f"windtunnel does not serve the {plane} data plane yet.",
+                             status=501, sender_fault=False)
+            answer = render_error("execute-api", error)
+        else:
+            headers = HeadersDict()
+            for key, value in request.headers.items():
+                headers[key] = value
+            try:
+                answer = self.cloud.handle_http(request.method, request.url, headers, body)
+            except Exception:
+                # The pipeline renders AWS errors itself; anything else is a windtunnel bug,
+                # which must not take the server down.
+                logger.exception("internal error while handling %s %s", request.method,
+                                 request.path)
+                answer = render_error("sts", AwsError(
+                    "InternalFailure", "windtunnel failed to process the request; run with "
+                    "--debug to see the traceback.", status=500, sender_fault=False))
+        headers = [(key, value) for key, value in answer.headers.items()
+                   if key.lower() not in _SERVER_HEADERS]
+        return Response(answer.body, answer.status, headers=headers)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise OSError when ``port`` on ``host`` cannot be bound; port 0 always can."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # The same option the server sets, so a port in TIME_WAIT counts as free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))

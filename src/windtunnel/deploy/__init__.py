@@ -1,0 +1,1 @@
+"""Local deployment: provision a template's resources in the embedded cloud."""

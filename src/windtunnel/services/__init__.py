@@ -1,0 +1,1 @@
+"""Services that windtunnel implements itself, beside the ones moto provides."""

@@ -1,0 +1,1 @@
+"""CloudFormation's read API for the stacks that windtunnel has deployed."""

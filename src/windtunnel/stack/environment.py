@@ -1,0 +1,103 @@
+"""One embedded cloud with the stacks loaded into it: what ``windtunnel up`` serves."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from windtunnel.cloud.pipeline import Cloud
+from windtunnel.cloud.state import BackendSnapshot
+from windtunnel.constants import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
+from windtunnel.deploy.engine import Deployer
+from windtunnel.deploy.model import DeployedStack
+from windtunnel.deploy.outputs import localize_endpoints
+from windtunnel.services.cloudformation.models import StackRegistry
+from windtunnel.services.cloudformation.provider import CloudFormationProvider
+from windtunnel.template.loader import (
+    check_stack_name,
+    default_stack_name,
+    load_application,
+    load_template_file,
+)
+from windtunnel.template.model import Template
+
+__all__ = ["Environment"]
+
+logger = logging.getLogger(__name__)
+
+
+class Environment:
+    """An embedded cloud, the stacks deployed into it and a snapshot to reset them to."""
+
+    def __init__(self, *, region: str | None = None, account_id: str = DEFAULT_ACCOUNT_ID,
+                 endpoint_url: str | None = None, strict: bool = False) -> None:
+        # Without an explicit region, the first application that names one (the Framework's
+        # provider.region) sets it.
+        self._region_chosen = region is not None
+        self.cloud = Cloud(region=region or DEFAULT_REGION, account_id=account_id,
+                           endpoint_url=endpoint_url)
+        self.registry = StackRegistry()
+        self.cloud.register(CloudFormationProvider(self.registry))
+        self.deployer = Deployer(self.cloud, self.registry, load_nested=self._load_nested,
+                                 strict=strict)
+        self._snapshot: BackendSnapshot | None = None
+
+    def load(self, path: Path | str, *, stack_name: str | None = None,
+             stage: str | None = None,
+             parameters: Mapping[str, str] | None = None) -> list[DeployedStack]:
+        """Read the application at ``path`` and deploy each of its stacks."""
+        templates = load_application(Path(path), stage=stage, region=self.cloud.region,
+                                     parameters=parameters,
+                                     ssm_lookup=self.deployer._read_ssm_parameter)
+        stacks = []
+        for template in templates:
+            if template.region and not self._region_chosen:
+                self.cloud.region = template.region
+            self._region_chosen = True
+            name = stack_name if stack_name and len(templates) == 1 else \
+                default_stack_name(template)
+            own_parameters = parameters
+            if template.format == "serverless":
+                # The Framework's parameters are ${param:...} values, already substituted.
+                own_parameters = None
+            elif len(templates) > 1:
+                # A cloud assembly's stacks share the command line; each takes its own.
+                declared = template.body.get("Parameters") or {}
+                own_parameters = {key: value for key, value in (parameters or {}).items()
+                                  if key in declared}
+            stacks.append(self.deploy(template, stack_name=name, parameters=own_parameters))
+        return stacks
+
+    def deploy(self, template: Template, *, stack_name: str,
+               parameters: Mapping[str, str] | None = None) -> DeployedStack:
+        """Deploy one template as a stack named ``stack_name``."""
+        check_stack_name(stack_name)
+        stack = self.deployer.deploy(template, stack_name=stack_name, parameters=parameters)
+        logger.info("deployed stack %s: %d resources", stack.name, len(stack.resources))
+        self.snapshot()
+        return stack
+
+    def set_endpoint_url(self, endpoint_url: str) -> None:
+        """Point outputs' endpoint URLs at ``endpoint_url`` (after choosing a port, say)."""
+        self.cloud.endpoint_url = endpoint_url
+        for stack in self.registry.stacks():
+            for output in stack.outputs:
+                output.local_value = localize_endpoints(output.value, endpoint_url)
+
+    def snapshot(self) -> None:
+        """Remember the current state of every service as the state to reset to."""
+        self._snapshot = self.cloud.snapshot()
+
+    def reset(self) -> None:
+        """Restore every service to its state right after the last deployment (or snapshot)."""
+        if self._snapshot is not None:
+            self.cloud.restore(self._snapshot)
+
+    def _load_nested(self, path: Path, parameters: Mapping[str, str]) -> Template:
+        if path.name.endswith(".nested.template.json"):
+            # A CDK nested stack: its assets are annotated the way the assembly's are.
+            from windtunnel.template.cdk import read_nested_stack_template
+
+            return read_nested_stack_template(path)
+        return load_template_file(path, parameters=parameters, region=self.cloud.region)

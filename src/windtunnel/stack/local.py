@@ -1,0 +1,94 @@
+"""The Stack API for the local target: an application loaded into the embedded cloud."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from windtunnel.cloud.server import EndpointServer
+from windtunnel.deploy.model import DeployedStack
+from windtunnel.errors import WindtunnelError
+from windtunnel.stack.environment import Environment
+
+__all__ = ["EmulatedStack", "Stack"]
+
+
+class Stack:
+    """The seam that tests drive; :meth:`local` loads an application into the emulation."""
+
+    @staticmethod
+    def local(path: Path | str = ".", *, stack_name: str | None = None,
+              stage: str | None = None, params: Mapping[str, str] | None = None,
+              region: str | None = None, strict: bool = False) -> EmulatedStack:
+        """Load the application at ``path`` into a new embedded cloud.
+
+        ``path`` is a template file or a directory holding serverless.yml, template.yaml or
+        cdk.out. Use the result as a context manager, or call :meth:`EmulatedStack.close`.
+        """
+        environment = Environment(region=region, strict=strict)
+        stacks = environment.load(path, stack_name=stack_name, stage=stage, parameters=params)
+        if len(stacks) != 1:
+            names = ", ".join(stack.name for stack in stacks)
+            raise WindtunnelError(
+                f"{path} defines {len(stacks)} stacks ({names}); Stack.local drives one. "
+                f"Pass the directory or template of one stack.")
+        return EmulatedStack(environment, stacks[0])
+
+
+class EmulatedStack:
+    """One deployed stack in an embedded cloud, with the clients to drive it."""
+
+    def __init__(self, environment: Environment, stack: DeployedStack) -> None:
+        self.environment = environment
+        self.deployed = stack
+        self._server: EndpointServer | None = None
+
+    @property
+    def name(self) -> str:
+        """The stack name."""
+        return self.deployed.name
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        """The stack's outputs by key, with endpoint URLs that work locally."""
+        return {output.key: output.local_value for output in self.deployed.outputs}
+
+    def physical_id(self, logical_id: str) -> str:
+        """Return the physical ID (what ``Ref`` gives) of a resource in the stack."""
+        return self.deployed.physical_id(logical_id)
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """Return a boto3 client bound to the emulation, with administrator credentials."""
+        return self.environment.cloud.client(service, region)
+
+    def resource(self, service: str, region: str | None = None) -> Any:
+        """Return a boto3 resource bound to the emulation, with administrator credentials."""
+        return self.environment.cloud.resource(service, region)
+
+    def reset(self) -> None:
+        """Restore every service to its state right after the deployment."""
+        self.environment.reset()
+
+    def serve(self, port: int = 0) -> str:
+        """Serve the emulation over HTTP on 127.0.0.1 and return the endpoint URL.
+
+        With port 0 the system picks a free port. Outputs point at the served endpoint from
+        then on.
+        """
+        if self._server is None:
+            self._server = EndpointServer(self.environment.cloud, port=port).start()
+            self.environment.set_endpoint_url(self._server.url)
+        return self._server.url
+
+    def close(self) -> None:
+        """Stop serving, if :meth:`serve` was called."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> EmulatedStack:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

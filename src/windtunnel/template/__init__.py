@@ -1,0 +1,1 @@
+"""Readers that turn every supported application definition into one CloudFormation model."""

@@ -1,0 +1,168 @@
+"""The command line as a user runs it: real subprocesses, real ports on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TEMPLATE = """
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: cli-queue}
+  Distribution:
+    Type: AWS::CloudFront::Distribution
+    Properties: {DistributionConfig: {Enabled: true}}
+Outputs:
+  QueueUrl: {Value: !Ref Queue}
+"""
+
+TIMEOUT = 60
+
+
+def run_cli(*arguments: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "windtunnel.cli.main", *arguments],
+                          capture_output=True, text=True, timeout=TIMEOUT, cwd=cwd,
+                          check=False)
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Path:
+    (tmp_path / "template.yaml").write_text(TEMPLATE)
+    return tmp_path
+
+
+def test_validate_names_unemulated_type(app: Path) -> None:
+    """validate lists a resource type it does not emulate, by name, and succeeds."""
+    result = run_cli("validate", str(app), "--stack-name", "cli")
+
+    assert result.returncode == 0, result.stderr
+    assert "Not emulated (recorded only): AWS::CloudFront::Distribution" in result.stdout
+    assert "AWS::SQS::Queue x1" in result.stdout
+
+
+def test_validate_strict_fails_on_unemulated_type(app: Path) -> None:
+    """With --strict, an unemulated type is an error that names it; exit status 2."""
+    result = run_cli("validate", str(app), "--strict")
+
+    assert result.returncode == 2
+    assert "AWS::CloudFront::Distribution is not emulated" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_malformed_yaml_reports_file_and_line(tmp_path: Path) -> None:
+    """A YAML error prints one message with the file and line, without a traceback."""
+    (tmp_path / "template.yaml").write_text("Resources:\n  Queue:\n    Type: [a\n")
+
+    result = run_cli("validate", str(tmp_path))
+
+    assert result.returncode == 2
+    assert f"{tmp_path / 'template.yaml'}:4:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_debug_shows_traceback(tmp_path: Path) -> None:
+    """--debug adds the traceback to the message."""
+    (tmp_path / "template.yaml").write_text("Resources: {}\n")
+
+    result = run_cli("--debug", "validate", str(tmp_path))
+
+    assert result.returncode == 2
+    assert "Traceback" in result.stderr
+    assert "At least one Resources member must be defined" in result.stderr
+
+
+def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
+    """A directory without a definition says what it looked for."""
+    result = run_cli("validate", str(tmp_path))
+
+    assert result.returncode == 2
+    assert "expected serverless.yml" in result.stderr
+
+
+def test_up_runs_a_command_against_the_endpoint(app: Path) -> None:
+    """up -- COMMAND serves the stack to COMMAND and exits with its status."""
+    script = ("import boto3, os; "
+              "stack = boto3.client('cloudformation').describe_stacks("
+              "StackName=os.environ['AWS_SAM_STACK_NAME'])['Stacks'][0]; "
+              "print('OUTPUT', stack['Outputs'][0]['OutputValue']); "
+              "print('QUEUES', boto3.client('sqs').list_queues()['QueueUrls'])")
+
+    result = run_cli("up", str(app), "--port", "0", "--stack-name", "cli", "--",
+                     sys.executable, "-c", script)
+
+    assert result.returncode == 0, result.stderr
+    assert "OUTPUT http://127.0.0.1:" in result.stdout
+    assert "cli-queue" in result.stdout
+
+
+def test_up_returns_the_command_status(app: Path) -> None:
+    """A failing command makes up fail with the same status."""
+    result = run_cli("up", str(app), "--port", "0", "--", sys.executable, "-c",
+                     "raise SystemExit(3)")
+
+    assert result.returncode == 3
+
+
+def test_up_on_busy_port_is_a_clear_error(app: Path) -> None:
+    """A port in use is reported with the way out, and nothing is left running."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+
+        result = run_cli("up", str(app), "--port", str(port))
+
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "--port" in result.stderr
+
+
+def interrupt_after_start(app: Path, *, ignore_sigint: bool = False) -> int:
+    """Start up, send SIGINT once it serves, and return its exit status."""
+    def start_with_sigint_ignored() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    with subprocess.Popen(
+        [sys.executable, "-m", "windtunnel.cli.main", "up", str(app), "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=start_with_sigint_ignored if ignore_sigint else None,
+    ) as process:
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                if "Press Ctrl-C" in line:
+                    break
+            process.send_signal(signal.SIGINT)
+            return process.wait(timeout=TIMEOUT)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def test_up_stops_cleanly_on_interrupt(app: Path) -> None:
+    """up serves until Ctrl-C (SIGINT), then stops with status 0."""
+    assert interrupt_after_start(app) == 0
+
+
+def test_debug_option_after_the_command(tmp_path: Path) -> None:
+    """--debug works after the command name as well as before it."""
+    (tmp_path / "template.yaml").write_text("Resources: {}\n")
+
+    result = run_cli("validate", str(tmp_path), "--debug")
+
+    assert result.returncode == 2
+    assert "Traceback" in result.stderr
+
+
+def test_up_stops_on_interrupt_when_started_in_background(app: Path) -> None:
+    """SIGINT stops up even when it was started with SIGINT ignored (a background job)."""
+    assert interrupt_after_start(app, ignore_sigint=True) == 0
