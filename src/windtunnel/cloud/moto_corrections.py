@@ -123,7 +123,7 @@ def match_event_source_mappings_by_name_or_arn() -> None:
 
     def list_event_source_mappings(self: Any, event_source_arn: str,
                                    function_name: str) -> Any:
-        mappings = original(self, event_source_arn, None)
+        mappings = original(self, event_source_arn, "")
         if not function_name:
             return mappings
         wanted = _unqualified_function_name(function_name)
