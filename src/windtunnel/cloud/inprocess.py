@@ -15,7 +15,7 @@ from botocore.awsrequest import AWSResponse
 if TYPE_CHECKING:
     from windtunnel.cloud.pipeline import Cloud
 
-__all__ = ["attach"]
+__all__ = ["attach", "send_to_cloud"]
 
 
 class _RawBody(BytesIO):
@@ -28,22 +28,25 @@ class _RawBody(BytesIO):
             chunk = self.read()
 
 
+def send_to_cloud(cloud: Cloud, request: Any) -> AWSResponse:
+    """Hand a botocore prepared request to ``cloud`` and return its response."""
+    body = request.body
+    if body is None:
+        body = b""
+    elif hasattr(body, "read"):
+        body = body.read()
+    elif isinstance(body, str):
+        body = body.encode("utf-8")
+    response = cloud.handle_http(request.method, request.url, request.headers, bytes(body))
+    return AWSResponse(request.url, response.status, response.headers, _RawBody(response.body))
+
+
 class _InProcessSender:
     def __init__(self, cloud: Cloud) -> None:
         self._cloud = cloud
 
     def __call__(self, request: Any, **_: Any) -> AWSResponse:
-        body = request.body
-        if body is None:
-            body = b""
-        elif hasattr(body, "read"):
-            body = body.read()
-        elif isinstance(body, str):
-            body = body.encode("utf-8")
-        response = self._cloud.handle_http(request.method, request.url, request.headers,
-                                           bytes(body))
-        return AWSResponse(request.url, response.status, response.headers,
-                           _RawBody(response.body))
+        return send_to_cloud(self._cloud, request)
 
 
 def attach(client: Any, cloud: Cloud) -> Any:

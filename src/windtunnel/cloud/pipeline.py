@@ -58,8 +58,9 @@ class Provider(Protocol):
     service: str
     """The signing name of the service it implements (``cloudformation``)."""
 
-    def handle(self, request: AwsRequest) -> AwsResponse:
-        """Handle one request for the service and return the response."""
+    def handle(self, request: AwsRequest) -> AwsResponse | None:
+        """Handle one request for the service and return the response, or return None to
+        leave the request to moto."""
 
 
 @dataclass(frozen=True)
@@ -100,11 +101,14 @@ class Cloud:
         self.account_id = account_id
         self.endpoint_url = endpoint_url or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
         self.calls: deque[CallRecord] = deque(maxlen=_MAX_RECORDED_CALLS)
+        self.role_sessions: dict[str, tuple[str, str]] = {}
+        """Access keys that windtunnel issued: key ID -> (role ARN, session name)."""
         self.service_state: dict[str, Any] = {}
         """State that windtunnel keeps for services itself, by service name; snapshots
         and resets include it with moto's."""
         self._providers: dict[str, Provider] = {}
         self._side_effects: list[SideEffect] = []
+        self._before_dispatch: list[Callable[[AwsRequest], None]] = []
         self._moto = MotoDispatcher()
         self.add_side_effect(detach_moto_event_source_mappings)
         allow_inline_policies_without_version()
@@ -113,9 +117,17 @@ class Cloud:
 
     # --- extension points ----------------------------------------------------------
 
+    def register_role_session(self, access_key: str, role_arn: str, session_name: str) -> None:
+        """Remember that ``access_key`` belongs to a session of ``role_arn``."""
+        self.role_sessions[access_key] = (role_arn, session_name)
+
     def register(self, provider: Provider) -> None:
         """Answer ``provider.service`` with ``provider`` instead of moto."""
         self._providers[provider.service] = provider
+
+    def add_before_dispatch(self, hook: Callable[[AwsRequest], None]) -> None:
+        """Run ``hook`` before every request is dispatched (to flush pending writes)."""
+        self._before_dispatch.append(hook)
 
     def add_side_effect(self, effect: SideEffect) -> None:
         """Run ``effect`` after every successful request (stream records, deliveries)."""
@@ -125,8 +137,7 @@ class Cloud:
 
     def handle_http(self, method: str, url: str, headers: Any, body: bytes) -> AwsResponse:
         """Route a raw HTTP request from either transport and answer it."""
-        if not isinstance(headers, HeadersDict):
-            headers = HeadersDict(headers)
+        headers = _text_headers(headers)
         signature = routing.read_signature(headers, url)
         if signature is None:
             return _unsigned_request_error()
@@ -158,8 +169,10 @@ class Cloud:
         return response
 
     def _authenticate(self, request: AwsRequest) -> None:
-        # Every access key maps to the administrator principal until IAM principals exist.
-        request.context["principal"] = "admin"
+        # A key that windtunnel issued to a function acts as its role's session; every other
+        # key is the administrator, so setups with dummy credentials keep working.
+        session = self.role_sessions.get(request.access_key or "")
+        request.context["principal"] = session[0] if session else "admin"
 
     def _authorize(self, request: AwsRequest) -> None:
         # Authorization allows everything until IAM policy evaluation is in place.
@@ -176,9 +189,13 @@ class Cloud:
         ))
 
     def _dispatch(self, request: AwsRequest) -> AwsResponse:
+        for hook in self._before_dispatch:
+            hook(request)
         provider = self._providers.get(request.service)
         if provider is not None:
-            return provider.handle(request)
+            response = provider.handle(request)
+            if response is not None:
+                return response
         try:
             return self._moto.dispatch(request)
         except OperationNotImplemented:
@@ -230,6 +247,14 @@ class Cloud:
     def restore(self, snapshot: BackendSnapshot) -> None:
         """Put every service back to the state of ``snapshot``."""
         restore_backends(snapshot, self.service_state)
+
+
+def _text_headers(headers: Any) -> HeadersDict:
+    """Copy headers into a case-insensitive mapping of text values (botocore signs bytes)."""
+    text = HeadersDict()
+    for key, value in headers.items():
+        text[key] = value.decode("latin-1") if isinstance(value, bytes) else value
+    return text
 
 
 @functools.cache

@@ -6,12 +6,15 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
+from windtunnel.cloud.messages import AwsRequest
 from windtunnel.cloud.pipeline import Cloud
 from windtunnel.cloud.state import BackendSnapshot
 from windtunnel.constants import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from windtunnel.deploy.engine import Deployer
 from windtunnel.deploy.model import DeployedStack
 from windtunnel.deploy.outputs import localize_endpoints
+from windtunnel.runtime.functions import LambdaRuntime
+from windtunnel.services.awslambda.provider import LambdaProvider
 from windtunnel.services.cloudformation.models import StackRegistry
 from windtunnel.services.cloudformation.provider import CloudFormationProvider
 from windtunnel.template.loader import (
@@ -39,6 +42,11 @@ class Environment:
                            endpoint_url=endpoint_url)
         self.registry = StackRegistry()
         self.cloud.register(CloudFormationProvider(self.registry))
+        self.functions = LambdaRuntime(self.cloud)
+        lambda_provider = LambdaProvider(self.functions)
+        self.cloud.register(lambda_provider)
+        self.cloud.add_side_effect(lambda_provider.after_request)
+        self.cloud.add_before_dispatch(self._flush_logs_before_reading)
         self.deployer = Deployer(self.cloud, self.registry, load_nested=self._load_nested,
                                  strict=strict)
         self._snapshot: BackendSnapshot | None = None
@@ -90,9 +98,20 @@ class Environment:
         self._snapshot = self.cloud.snapshot()
 
     def reset(self) -> None:
-        """Restore every service to its state right after the last deployment (or snapshot)."""
+        """Restore every service to its state right after the last deployment (or snapshot).
+
+        Pending asynchronous invocations finish first; execution environments stay warm,
+        as module-level state in handlers survives between invocations in Lambda too.
+        """
+        self.functions.settle()
+        self.functions.flush_logs()
+        self.functions.invocations.clear()
         if self._snapshot is not None:
             self.cloud.restore(self._snapshot)
+
+    def _flush_logs_before_reading(self, request: AwsRequest) -> None:
+        if request.service == "logs":
+            self.functions.flush_logs()
 
     def _load_nested(self, path: Path, parameters: Mapping[str, str]) -> Template:
         if path.name.endswith(".nested.template.json"):

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from windtunnel.cloud.protocols import AwsError
 from windtunnel.cloud.server import EndpointServer
 from windtunnel.deploy.model import DeployedStack
 from windtunnel.errors import WindtunnelError
+from windtunnel.runtime.result import InvocationResult
 from windtunnel.stack.environment import Environment
 
-__all__ = ["EmulatedStack", "Stack"]
+__all__ = ["EmulatedStack", "InvocationError", "Stack"]
+
+
+class InvocationError(WindtunnelError):
+    """Lambda rejected an invocation (unknown function, throttling, payload too large).
+
+    ``code``, ``message`` and ``status`` are the error Lambda's Invoke API returns.
+    """
+
+    def __init__(self, code: str, message: str, status: int) -> None:
+        self.code = code
+        self.message = message
+        self.status = status
+        super().__init__(f"{code}: {message}")
 
 
 class Stack:
@@ -65,6 +81,57 @@ class EmulatedStack:
     def resource(self, service: str, region: str | None = None) -> Any:
         """Return a boto3 resource bound to the emulation, with administrator credentials."""
         return self.environment.cloud.resource(service, region)
+
+    def function_name(self, function: str) -> str:
+        """Return the deployed name of a function given by logical ID, Framework key or name.
+
+        ``function`` may be a logical ID (``AddItemLambdaFunction``), the key of a function
+        in serverless.yml (``addItem``), a function name or an ARN.
+        """
+        resources = self.deployed.resources
+        resource = resources.get(function)
+        if resource is None and self.deployed.template.format == "serverless":
+            from windtunnel.template.serverless.naming import lambda_logical_id
+
+            resource = resources.get(lambda_logical_id(function))
+        if resource is not None and resource.resource_type == "AWS::Lambda::Function":
+            return resource.physical_id
+        return function
+
+    def invoke(self, function: str, event: Any = None, *, qualifier: str | None = None,
+               invocation_type: str = "RequestResponse",
+               client_context: dict[str, Any] | None = None) -> InvocationResult:
+        """Invoke a function with ``event`` and return the result, logs and timing.
+
+        ``event`` is any JSON-serializable value (or ``bytes`` of JSON). The function runs
+        in process with its own environment variables, credentials and code, as Lambda
+        runs it; a failure in the function is reported in the result, not raised (use
+        ``result.raise_for_error()``).
+        """
+        if isinstance(event, bytes):
+            payload = event
+        else:
+            try:
+                payload = json.dumps({} if event is None else event).encode()
+            except (TypeError, ValueError) as error:
+                raise WindtunnelError(
+                    f"the event for {function} is not JSON-serializable ({error}); Lambda "
+                    f"accepts only JSON events") from None
+        try:
+            return self.environment.functions.invoke(
+                self.function_name(function), payload, qualifier=qualifier,
+                invocation_type=invocation_type, client_context=client_context)
+        except AwsError as error:
+            raise InvocationError(error.code, error.message, error.status) from None
+
+    @property
+    def invocations(self) -> list[InvocationResult]:
+        """The invocations since the stack was loaded or last reset, oldest first."""
+        return list(self.environment.functions.invocations)
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until every asynchronous invocation started so far has finished."""
+        self.environment.functions.settle(timeout)
 
     def reset(self) -> None:
         """Restore every service to its state right after the deployment."""

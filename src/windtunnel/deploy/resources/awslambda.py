@@ -23,6 +23,7 @@ from windtunnel.deploy.resources.properties import (
     reject_not_emulated,
     tags_to_dict,
 )
+from windtunnel.runtime.code import register_code_path
 from windtunnel.template.model import CODE_PATH_METADATA
 
 # Properties that each type's CloudFormation schema accepts in a template. Read-only
@@ -175,6 +176,9 @@ def create_function(context: ResourceContext, properties: dict[str, Any]) -> Pro
     name = properties.get("FunctionName") or context.physical_name(
         max_length=_FUNCTION_NAME_MAX)
     function = lambda_client.create_function(**_function_request(context, properties, name))
+    code_path = context.metadata.get(CODE_PATH_METADATA)
+    if code_path:
+        register_code_path(context.service_state, name, str(code_path))
 
     if "ReservedConcurrentExecutions" in properties:
         lambda_client.put_function_concurrency(
@@ -339,6 +343,9 @@ def create_layer_version(context: ResourceContext, properties: dict[str, Any]) -
     layer = lambda_client.publish_layer_version(**request)
 
     arn = layer["LayerVersionArn"]
+    content_path = context.metadata.get(CODE_PATH_METADATA)
+    if content_path:
+        register_code_path(context.service_state, arn, str(content_path))
     return Provisioned(physical_id=arn, attributes={"LayerVersionArn": arn})
 
 

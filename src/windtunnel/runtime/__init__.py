@@ -1,0 +1,1 @@
+"""Lambda execution environments that run Python handlers in process."""

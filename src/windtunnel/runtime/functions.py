@@ -1,0 +1,326 @@
+"""Invoke functions: find their configuration, keep their execution environments, apply
+Lambda's invocation rules (types, sizes, concurrency) and record what happened.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from windtunnel.cloud.protocols import AwsError
+from windtunnel.runtime.code import code_path_of, extract_package
+from windtunnel.runtime.environment import ExecutionEnvironment, FunctionConfig, Outcome
+from windtunnel.runtime.imports import iter_layer_paths
+from windtunnel.runtime.result import InvocationResult
+
+if TYPE_CHECKING:
+    from windtunnel.cloud.pipeline import Cloud
+
+__all__ = ["INVOCATION_TYPES", "LambdaRuntime"]
+
+logger = logging.getLogger(__name__)
+
+# Invocation payload quotas:
+# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
+ASYNC_PAYLOAD_LIMIT = 1024 * 1024
+# Lambda's documented response limit is 6 MB; its error names the exact byte count.
+_RESPONSE_LIMIT_MESSAGE = "Response payload size exceeded maximum allowed payload size " \
+                          "(6291556 bytes)."
+# The default concurrency quota of an account, which bounds unreserved functions.
+ACCOUNT_CONCURRENCY = 1000
+# LogType=Tail returns the last 4 KB of the invocation's log.
+_TAIL_BYTES = 4 * 1024
+INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+_MAX_RECORDED = 1000
+
+
+@dataclass
+class _Pool:
+    """The execution environments of one function version."""
+
+    config: FunctionConfig
+    idle: list[ExecutionEnvironment] = field(default_factory=list)
+    busy: int = 0
+
+    @property
+    def size(self) -> int:
+        return len(self.idle) + self.busy
+
+
+class LambdaRuntime:
+    """Runs the functions of one cloud in process."""
+
+    def __init__(self, cloud: Cloud) -> None:
+        self.cloud = cloud
+        self.invocations: deque[InvocationResult] = deque(maxlen=_MAX_RECORDED)
+        self.listeners: list[Callable[[InvocationResult], None]] = []
+        self._pools: dict[tuple[str, str], _Pool] = {}
+        self._lock = threading.Lock()
+        self._async = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-async")
+        self._pending: set[Future[InvocationResult]] = set()
+        self._pending_lock = threading.Lock()
+        self._unflushed_logs: list[tuple[str, str, list[dict[str, Any]]]] = []
+
+    # --- invoking -----------------------------------------------------------------------
+
+    def invoke(self, function: str, payload: bytes, *, qualifier: str | None = None,
+               invocation_type: str = "RequestResponse", client_context: Any = None
+               ) -> InvocationResult:
+        """Invoke a function by name, ARN or partial ARN, as the Invoke API does."""
+        if invocation_type not in INVOCATION_TYPES:
+            raise AwsError("InvalidParameterValueException",
+                           f"1 validation error detected: Value '{invocation_type}' at "
+                           f"'invocationType' failed to satisfy constraint: Member must "
+                           f"satisfy enum value set: [Event, RequestResponse, DryRun]")
+        config = self._config(function, qualifier)
+        request_id = str(uuid.uuid4())
+
+        if invocation_type == "DryRun":
+            return InvocationResult(config.function_name, request_id, 204, b"",
+                                    executed_version=config.version)
+        limit = ASYNC_PAYLOAD_LIMIT if invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
+        if len(payload) > limit:
+            raise AwsError("RequestTooLargeException",
+                           f"Request must be smaller than {limit} bytes for the "
+                           f"InvokeFunction operation", status=413)
+        _check_json(payload)
+
+        if invocation_type == "Event":
+            future = self._async.submit(self._run, config, payload, request_id,
+                                        client_context)
+            with self._pending_lock:
+                self._pending.add(future)
+            future.add_done_callback(self._forget)
+            return InvocationResult(config.function_name, request_id, 202, b"",
+                                    executed_version=config.version)
+        return self._run(config, payload, request_id, client_context)
+
+    def _run(self, config: FunctionConfig, payload: bytes, request_id: str,
+             client_context: Any) -> InvocationResult:
+        environment = self._acquire(config)
+        try:
+            outcome = environment.invoke(payload, request_id=request_id,
+                                         invoked_arn=config.function_arn,
+                                         client_context=client_context)
+        finally:
+            self._release(config, environment)
+        return self._record(config, request_id, outcome)
+
+    def _record(self, config: FunctionConfig, request_id: str,
+                outcome: Outcome) -> InvocationResult:
+        payload, function_error = outcome.payload, outcome.function_error
+        if len(payload) > SYNC_PAYLOAD_LIMIT:
+            payload = json.dumps({"errorMessage": _RESPONSE_LIMIT_MESSAGE,
+                                  "errorType": "Function.ResponseSizeTooLarge"}).encode()
+            function_error = "Unhandled"
+        result = InvocationResult(
+            function_name=config.function_name,
+            request_id=request_id,
+            status_code=200,
+            raw_payload=payload,
+            function_error=function_error,
+            logs=outcome.log,
+            duration_ms=outcome.duration_ms,
+            billed_duration_ms=max(int(-(-outcome.duration_ms // 1)), 1),
+            init_duration_ms=outcome.init_duration_ms,
+            executed_version=config.version,
+        )
+        self.invocations.append(result)
+        self._queue_log(config, outcome)
+        for listener in list(self.listeners):
+            listener(result)
+        return result
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until every asynchronous invocation started so far has finished."""
+        while True:
+            with self._pending_lock:
+                pending = list(self._pending)
+            if not pending:
+                return
+            for future in pending:
+                future.result(timeout=timeout)
+
+    def _forget(self, future: Future[InvocationResult]) -> None:
+        with self._pending_lock:
+            self._pending.discard(future)
+        if future.exception() is not None:
+            logger.error("asynchronous invocation failed: %s", future.exception())
+
+    # --- execution environments --------------------------------------------------------
+
+    def _acquire(self, config: FunctionConfig) -> ExecutionEnvironment:
+        key = (config.function_name, config.version)
+        with self._lock:
+            pool = self._pools.get(key)
+            if pool is None or pool.config != config:
+                if pool is not None:
+                    _stop_all(pool)
+                pool = self._pools[key] = _Pool(config)
+            if pool.idle:
+                environment = pool.idle.pop()
+                pool.busy += 1
+                return environment
+            limit = config.reserved_concurrency
+            if limit is not None and pool.size >= limit:
+                raise AwsError("TooManyRequestsException", "Rate Exceeded.", status=429)
+            if self._total_busy() >= ACCOUNT_CONCURRENCY:
+                raise AwsError("TooManyRequestsException", "Rate Exceeded.", status=429)
+            pool.busy += 1
+        return ExecutionEnvironment(config, self.cloud, self._variables(config))
+
+    def _release(self, config: FunctionConfig, environment: ExecutionEnvironment) -> None:
+        key = (config.function_name, config.version)
+        with self._lock:
+            pool = self._pools.get(key)
+            if pool is None or pool.config is not environment.config:
+                environment.stop()
+                return
+            pool.busy -= 1
+            if environment.broken:
+                environment.stop()
+            else:
+                pool.idle.append(environment)
+
+    def _total_busy(self) -> int:
+        return sum(pool.busy for pool in self._pools.values())
+
+    def discard(self, function_name: str | None = None) -> None:
+        """Stop the environments of one function (or all), so the next invocation is cold."""
+        with self._lock:
+            for key in list(self._pools):
+                if function_name is None or key[0] == function_name:
+                    _stop_all(self._pools.pop(key))
+
+    # --- configuration -----------------------------------------------------------------
+
+    def _config(self, function: str, qualifier: str | None) -> FunctionConfig:
+        client = self.cloud.client("lambda")
+        request: dict[str, Any] = {"FunctionName": function}
+        if qualifier:
+            request["Qualifier"] = qualifier
+        try:
+            configuration = client.get_function_configuration(**request)
+        except ClientError as error:
+            details = error.response["Error"]
+            raise AwsError(details.get("Code", "ResourceNotFoundException"),
+                           details.get("Message", ""),
+                           status=error.response["ResponseMetadata"]["HTTPStatusCode"]
+                           ) from None
+        name = configuration["FunctionName"]
+        reserved = None
+        try:
+            reserved = client.get_function_concurrency(FunctionName=name).get(
+                "ReservedConcurrentExecutions")
+        except ClientError:
+            reserved = None
+        logging_config = configuration.get("LoggingConfig") or {}
+        return FunctionConfig(
+            function_name=name,
+            function_arn=configuration["FunctionArn"],
+            version=configuration.get("Version", "$LATEST"),
+            handler=configuration.get("Handler", ""),
+            runtime=configuration.get("Runtime", ""),
+            timeout=float(configuration.get("Timeout", 3)),
+            memory_size=int(configuration.get("MemorySize", 128)),
+            code_path=self._code_path(name),
+            layer_paths=tuple(path for layer in configuration.get("Layers", [])
+                              for path in self._layer_paths(layer["Arn"])),
+            environment=dict((configuration.get("Environment") or {}).get("Variables", {})),
+            role_arn=configuration.get("Role", ""),
+            region=self.cloud.region,
+            log_group_name=logging_config.get("LogGroup") or f"/aws/lambda/{name}",
+            reserved_concurrency=reserved,
+        )
+
+    def _code_path(self, function_name: str) -> Path:
+        registered = code_path_of(self.cloud.service_state, function_name)
+        if registered is not None:
+            return registered
+        # A function created through the API: unpack the package moto stores.
+        from moto.awslambda.models import lambda_backends
+
+        backend = lambda_backends[self.cloud.account_id][self.cloud.region]
+        function = backend.get_function(function_name)
+        return extract_package(function.code_bytes)
+
+    def _layer_paths(self, layer_arn: str) -> list[Path]:
+        registered = code_path_of(self.cloud.service_state, layer_arn)
+        if registered is None:
+            # NOTE: layers published through the API (not from a template) are not unpacked
+            # yet, so their modules are missing from the function's path.
+            logger.warning("layer %s has no local content; it is left off the path",
+                           layer_arn)
+            return []
+        return list(iter_layer_paths(registered))
+
+    def _variables(self, config: FunctionConfig) -> dict[str, str]:
+        from windtunnel.runtime.variables import environment_variables
+
+        return environment_variables(config, self.cloud)
+
+    # --- logs --------------------------------------------------------------------------
+
+    def _queue_log(self, config: FunctionConfig, outcome: Outcome) -> None:
+        import time
+
+        now = int(time.time() * 1000)
+        events = [{"timestamp": now, "message": line}
+                  for line in outcome.log.splitlines() if line]
+        with self._lock:
+            self._unflushed_logs.append((config.log_group_name, "invocations", events))
+
+    def flush_logs(self) -> None:
+        """Write the invocations' logs to CloudWatch Logs (before anyone reads them)."""
+        with self._lock:
+            batches, self._unflushed_logs = self._unflushed_logs, []
+        if not batches:
+            return
+        client = self.cloud.client("logs")
+        for group, stream, events in batches:
+            for create, arguments in ((client.create_log_group, {"logGroupName": group}),
+                                      (client.create_log_stream,
+                                       {"logGroupName": group, "logStreamName": stream})):
+                try:
+                    create(**arguments)
+                except ClientError as error:
+                    if error.response["Error"]["Code"] != "ResourceAlreadyExistsException":
+                        raise
+            if events:
+                client.put_log_events(logGroupName=group, logStreamName=stream,
+                                      logEvents=events)
+
+
+def _stop_all(pool: _Pool) -> None:
+    for environment in pool.idle:
+        environment.stop()
+    pool.idle.clear()
+
+
+def _check_json(payload: bytes) -> None:
+    if not payload:
+        return
+    try:
+        json.loads(payload)
+    except ValueError as error:
+        # Lambda's error for an event that is not JSON.
+        raise AwsError("InvalidRequestContentException",
+                       f"Could not parse request body into json: Could not parse payload "
+                       f"into json: {error}") from None
+
+
+def tail_log(logs: str) -> str:
+    """Return the last 4 KB of an invocation's log, base64-encoded (``LogType=Tail``)."""
+    return base64.b64encode(logs.encode()[-_TAIL_BYTES:]).decode()

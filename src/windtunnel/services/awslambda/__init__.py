@@ -1,0 +1,1 @@
+"""Lambda's data plane: invocations run by windtunnel's runtime; the rest is moto's."""
