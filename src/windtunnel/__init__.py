@@ -14,7 +14,8 @@ from windtunnel.errors import (
     UnsupportedFeatureError,
     WindtunnelError,
 )
-from windtunnel.stack.local import EmulatedStack, Stack
+from windtunnel.runtime.result import FunctionError, InvocationResult
+from windtunnel.stack.local import EmulatedStack, InvocationError, Stack
 
 __version__ = "0.1.0.dev0"
 
@@ -22,6 +23,9 @@ __all__ = [
     "CircularDependencyError",
     "DeploymentError",
     "EmulatedStack",
+    "FunctionError",
+    "InvocationError",
+    "InvocationResult",
     "ParameterError",
     "Stack",
     "TemplateError",

@@ -10,7 +10,7 @@ import traceback
 from collections.abc import Sequence
 
 from windtunnel import __version__
-from windtunnel.cli import up, validate
+from windtunnel.cli import generate_event, up, validate
 from windtunnel.constants import ENV_DEBUG
 from windtunnel.errors import WindtunnelError
 
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     up.register(commands)
     validate.register(commands)
+    generate_event.register(commands)
     return parser
 
 

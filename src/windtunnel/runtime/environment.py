@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import os
 import json
 import logging
 import queue
@@ -163,8 +164,9 @@ class ExecutionEnvironment:
         job = _Job(event=event, request_id=request_id, invoked_arn=invoked_arn,
                    trace_id=_trace_id(), client_context=client_context)
         self._jobs.put(job)
-        # The timeout counts from the handler's start; initialization has its own limit.
-        job.handler_started.wait(_INIT_TIMEOUT_SECONDS)
+        if not self.initialized:
+            # The timeout counts from the handler's start; initialization has its own limit.
+            job.handler_started.wait(_INIT_TIMEOUT_SECONDS)
         started = time.monotonic()
         if not job.done.wait(self.config.timeout):
             self.broken = True
@@ -339,5 +341,6 @@ def _log_stream_name(version: str) -> str:
 
 def _trace_id() -> str:
     # X-Ray trace header format: Root=1-{8 hex epoch seconds}-{24 hex}.
-    return (f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};"
-            f"Parent={uuid.uuid4().hex[:16]};Sampled=0;Lineage=1:{uuid.uuid4().hex[:8]}:0")
+    random = os.urandom(24).hex()
+    return (f"Root=1-{int(time.time()):08x}-{random[:24]};Parent={random[24:40]};"
+            f"Sampled=0;Lineage=1:{random[40:48]}:0")

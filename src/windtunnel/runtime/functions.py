@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import random
+import sys
 import threading
 import uuid
 from collections import deque
@@ -44,6 +46,7 @@ ACCOUNT_CONCURRENCY = 1000
 _TAIL_BYTES = 4 * 1024
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 _MAX_RECORDED = 1000
+_ROUTING_SEED = 7
 
 
 @dataclass
@@ -72,6 +75,11 @@ class LambdaRuntime:
         self._pending: set[Future[InvocationResult]] = set()
         self._pending_lock = threading.Lock()
         self._unflushed_logs: list[tuple[str, str, list[dict[str, Any]]]] = []
+        # Configurations by (function as named by the caller, qualifier); a request that
+        # changes a function discards its entries.
+        self._configs: dict[tuple[str, str | None], FunctionConfig] = {}
+        # Weighted alias routing draws from a seeded source, so runs repeat exactly.
+        self._random = random.Random(_ROUTING_SEED)
 
     # --- invoking -----------------------------------------------------------------------
 
@@ -84,7 +92,13 @@ class LambdaRuntime:
                            f"1 validation error detected: Value '{invocation_type}' at "
                            f"'invocationType' failed to satisfy constraint: Member must "
                            f"satisfy enum value set: [Event, RequestResponse, DryRun]")
+        invoked_arn: str | None = None
+        if qualifier and qualifier != "$LATEST" and not qualifier.isdigit():
+            # An alias: its ARN is what the function sees; a version is chosen per request.
+            invoked_arn, qualifier = self._route_alias(function, qualifier)
         config = self._config(function, qualifier)
+        invoked_arn = invoked_arn or (config.function_arn if qualifier is None else
+                                      _qualified_arn(config.function_arn, qualifier))
         request_id = str(uuid.uuid4())
 
         if invocation_type == "DryRun":
@@ -99,20 +113,20 @@ class LambdaRuntime:
 
         if invocation_type == "Event":
             future = self._async.submit(self._run, config, payload, request_id,
-                                        client_context)
+                                        client_context, invoked_arn)
             with self._pending_lock:
                 self._pending.add(future)
             future.add_done_callback(self._forget)
             return InvocationResult(config.function_name, request_id, 202, b"",
                                     executed_version=config.version)
-        return self._run(config, payload, request_id, client_context)
+        return self._run(config, payload, request_id, client_context, invoked_arn)
 
     def _run(self, config: FunctionConfig, payload: bytes, request_id: str,
-             client_context: Any) -> InvocationResult:
+             client_context: Any, invoked_arn: str) -> InvocationResult:
         environment = self._acquire(config)
         try:
             outcome = environment.invoke(payload, request_id=request_id,
-                                         invoked_arn=config.function_arn,
+                                         invoked_arn=invoked_arn,
                                          client_context=client_context)
         finally:
             self._release(config, environment)
@@ -198,15 +212,57 @@ class LambdaRuntime:
         return sum(pool.busy for pool in self._pools.values())
 
     def discard(self, function_name: str | None = None) -> None:
-        """Stop the environments of one function (or all), so the next invocation is cold."""
+        """Stop the environments of one function (or all), so the next invocation is cold
+        and reads the function's configuration again."""
         with self._lock:
             for key in list(self._pools):
                 if function_name is None or key[0] == function_name:
                     _stop_all(self._pools.pop(key))
+            for config_key, config in list(self._configs.items()):
+                if function_name is None or config.function_name == function_name:
+                    del self._configs[config_key]
 
     # --- configuration -----------------------------------------------------------------
 
+    def _route_alias(self, function: str, alias: str) -> tuple[str, str]:
+        """Return the alias ARN and the version this request runs, by the alias's weights.
+
+        An alias with a routing configuration sends each request to an additional version
+        with that version's weight, and to its primary version otherwise:
+        https://docs.aws.amazon.com/lambda/latest/dg/configuring-alias-routing.html
+        """
+        client = self.cloud.client("lambda")
+        try:
+            configuration = client.get_alias(FunctionName=function, Name=alias)
+        except ClientError as error:
+            raise _aws_error(error) from None
+        version = str(configuration["FunctionVersion"])
+        weights = (configuration.get("RoutingConfig") or {}).get(
+            "AdditionalVersionWeights") or {}
+        draw = self._random.random()
+        for additional, weight in weights.items():
+            if draw < float(weight):
+                version = str(additional)
+                break
+            draw -= float(weight)
+        return str(configuration["AliasArn"]), version
+
+    def forget_configurations(self) -> None:
+        """Read every function's configuration again on its next invocation."""
+        with self._lock:
+            self._configs.clear()
+
     def _config(self, function: str, qualifier: str | None) -> FunctionConfig:
+        cached = self._configs.get((function, qualifier))
+        if cached is not None:
+            return cached
+        config = self._read_config(function, qualifier)
+        _warn_about_python_version(config)
+        with self._lock:
+            self._configs[(function, qualifier)] = config
+        return config
+
+    def _read_config(self, function: str, qualifier: str | None) -> FunctionConfig:
         client = self.cloud.client("lambda")
         request: dict[str, Any] = {"FunctionName": function}
         if qualifier:
@@ -214,11 +270,7 @@ class LambdaRuntime:
         try:
             configuration = client.get_function_configuration(**request)
         except ClientError as error:
-            details = error.response["Error"]
-            raise AwsError(details.get("Code", "ResourceNotFoundException"),
-                           details.get("Message", ""),
-                           status=error.response["ResponseMetadata"]["HTTPStatusCode"]
-                           ) from None
+            raise _aws_error(error) from None
         name = configuration["FunctionName"]
         reserved = None
         try:
@@ -301,6 +353,34 @@ class LambdaRuntime:
             if events:
                 client.put_log_events(logGroupName=group, logStreamName=stream,
                                       logEvents=events)
+
+
+_warned_runtimes: set[str] = set()
+
+
+def _warn_about_python_version(config: FunctionConfig) -> None:
+    """Say once per runtime when handlers run on another Python than their runtime's."""
+    host = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    if not config.runtime.startswith("python") or config.runtime == host or \
+            config.runtime in _warned_runtimes:
+        return
+    _warned_runtimes.add(config.runtime)
+    logger.warning("%s runs in process on this interpreter's %s, not %s; run the tests "
+                   "with %s for an exact match", config.function_name, host, config.runtime,
+                   config.runtime)
+
+
+def _aws_error(error: ClientError) -> AwsError:
+    """Pass on an error of Lambda's control plane (an unknown function, say) unchanged."""
+    details = error.response["Error"]
+    return AwsError(details.get("Code", "ResourceNotFoundException"), details.get("Message", ""),
+                    status=error.response["ResponseMetadata"]["HTTPStatusCode"])
+
+
+def _qualified_arn(function_arn: str, qualifier: str) -> str:
+    unqualified = function_arn.split(":function:", 1)
+    name = unqualified[1].split(":", 1)[0]
+    return f"{unqualified[0]}:function:{name}:{qualifier}"
 
 
 def _stop_all(pool: _Pool) -> None:

@@ -108,6 +108,8 @@ class Environment:
         self.functions.invocations.clear()
         if self._snapshot is not None:
             self.cloud.restore(self._snapshot)
+            # Function configurations may have changed since the snapshot.
+            self.functions.forget_configurations()
 
     def _flush_logs_before_reading(self, request: AwsRequest) -> None:
         if request.service == "logs":

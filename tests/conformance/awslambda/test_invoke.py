@@ -422,3 +422,45 @@ def test_function_created_through_the_api(tmp_path: Path, stack: EmulatedStack) 
         Handler="lambda_function.lambda_handler", Code={"ZipFile": buffer.getvalue()})
 
     assert stack.invoke("api-function", {"n": 21}).payload == 42
+
+
+def test_versions_and_aliases(stack: EmulatedStack) -> None:
+    """A qualifier runs that version; an alias runs its version and is the invoked ARN.
+
+    Sources: https://docs.aws.amazon.com/lambda/latest/dg/configuration-versions.html and
+    https://docs.aws.amazon.com/lambda/latest/dg/configuration-aliases.html
+    """
+    client = stack.client("lambda")
+    name = stack.function_name("ContextInfo")
+    version = client.publish_version(FunctionName=name)["Version"]
+    client.create_alias(FunctionName=name, Name="live", FunctionVersion=version)
+
+    by_version = stack.invoke("ContextInfo", {}, qualifier=version)
+    by_alias = stack.invoke("ContextInfo", {}, qualifier="live")
+
+    assert by_version.executed_version == version
+    assert by_version.payload["function_version"] == version
+    assert by_version.payload["invoked_function_arn"].endswith(f":{name}:{version}")
+    assert by_alias.executed_version == version
+    assert by_alias.payload["invoked_function_arn"].endswith(f":{name}:live")
+
+
+def test_weighted_alias_routes_by_weight(stack: EmulatedStack) -> None:
+    """An alias with AdditionalVersionWeights sends about that share to the other version.
+
+    Source: https://docs.aws.amazon.com/lambda/latest/dg/configuring-alias-routing.html
+    """
+    client = stack.client("lambda")
+    name = stack.function_name("Echo")
+    first = client.publish_version(FunctionName=name)["Version"]
+    client.update_function_configuration(FunctionName=name, Description="second")
+    second = client.publish_version(FunctionName=name)["Version"]
+    client.create_alias(FunctionName=name, Name="canary", FunctionVersion=first,
+                        RoutingConfig={"AdditionalVersionWeights": {second: 0.25}})
+
+    versions = [stack.invoke("Echo", {}, qualifier="canary").executed_version
+                for _ in range(200)]
+
+    assert first != second
+    assert set(versions) == {first, second}
+    assert 25 <= versions.count(second) <= 75

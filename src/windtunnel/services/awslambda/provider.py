@@ -7,7 +7,6 @@ configuration, as Lambda does.
 https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
 
 Limitations:
-    Weighted alias routing always runs the alias's primary version.
     Response streaming (InvokeWithResponseStream) is not emulated.
 """
 
