@@ -100,8 +100,12 @@ class UnsupportedFeatureError(TemplateError):
 class DeploymentError(WindtunnelError):
     """A resource that the local deployment failed to create, with CloudFormation's reason."""
 
-    def __init__(self, logical_id: str, resource_type: str, reason: str) -> None:
+    def __init__(self, logical_id: str, resource_type: str, reason: str,
+                 file: Path | str | None = None) -> None:
         self.logical_id = logical_id
         self.resource_type = resource_type
         self.reason = reason
-        super().__init__(f"Resource {logical_id} ({resource_type}) failed to create: {reason}")
+        self.file = Path(file) if file is not None else None
+        location = f"{self.file} at Resources.{logical_id}: " if self.file else ""
+        super().__init__(f"{location}Resource {logical_id} ({resource_type}) failed to "
+                         f"create: {reason}")

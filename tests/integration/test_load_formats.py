@@ -173,3 +173,39 @@ Resources:
         function = stack.deployed.resources["Function"]
 
         assert function.metadata["windtunnel:CodePath"] == str((tmp_path / "src").resolve())
+
+
+def test_rule_delivers_events_to_a_function(tmp_path: Path) -> None:
+    """PutEvents succeeds and a rule's Lambda target is invoked with the event.
+
+    Source: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html
+    """
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("def handler(event, context):\n"
+                                             "    return event['detail']\n")
+    (tmp_path / "template.yaml").write_text("""
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Bus: {Type: AWS::Events::EventBus, Properties: {Name: orders}}
+  Consumer:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+      Events:
+        Created:
+          Type: EventBridgeRule
+          Properties:
+            EventBusName: !Ref Bus
+            Pattern: {source: [shop], detail-type: [OrderCreated]}
+""")
+
+    with Stack.local(tmp_path) as stack:
+        response = stack.client("events").put_events(Entries=[{
+            "Source": "shop", "DetailType": "OrderCreated", "Detail": '{"id": 7}',
+            "EventBusName": "orders"}])
+        stack.settle()
+
+        assert response["FailedEntryCount"] == 0
+        assert [result.payload for result in stack.invocations] == [{"id": 7}]

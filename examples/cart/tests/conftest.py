@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from windtunnel import EmulatedStack, Stack
+from windtunnel import EmulatedStack
 
 APP_DIR = Path(__file__).resolve().parents[1]
 STAGE = "dev"
@@ -118,13 +118,6 @@ def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
 
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[EmulatedStack]:
-    """Deploy the cart application into windtunnel's local emulation once per session."""
-    with Stack.local(APP_DIR) as local_stack:
-        yield local_stack
-
-
 @dataclass(frozen=True)
 class EventCapture:
     """An SQS queue that receives every event on the cart bus, through a rule."""
@@ -151,8 +144,8 @@ class EventCapture:
 
 @pytest.fixture
 def cart_stack(stack: EmulatedStack) -> EmulatedStack:
-    """Return the stack as it was right after its deployment."""
-    stack.reset()
+    """Return the stack, which windtunnel's plugin loads once from [tool.windtunnel] in
+    pyproject.toml and resets before each test that uses it."""
     return stack
 
 

@@ -21,9 +21,10 @@ def add_load_options(parser: argparse.ArgumentParser) -> None:
         "paths", nargs="*", type=Path, metavar="PATH",
         help="a template file, or a directory with serverless.yml, template.yaml or cdk.out "
              "(default: the current directory); several PATHs load several stacks")
-    parser.add_argument("--stack-name", metavar="NAME",
+    parser.add_argument("--stack-name", metavar="NAME", action="append", default=[],
                         help="the stack name (default: the name the format implies, "
-                             "samconfig.toml's stack_name, or the directory name)")
+                             "samconfig.toml's stack_name, or the directory name); with "
+                             "several PATHs, give one per PATH, in the same order")
     parser.add_argument("--stage", metavar="STAGE",
                         help="the Serverless Framework stage (default: provider.stage or dev)")
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
@@ -39,15 +40,26 @@ def add_load_options(parser: argparse.ArgumentParser) -> None:
                         help="show tracebacks and debug logs")
 
 
+def port_number(text: str) -> int:
+    """Parse a TCP port for argparse: 0 (any free port) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0 to 65535)")
+    return port
+
+
 def default_port() -> int:
     """Return the port from the environment, or the default."""
     value = os.environ.get(ENV_PORT)
     if value is None:
         return DEFAULT_PORT
     try:
-        return int(value)
-    except ValueError:
-        raise WindtunnelError(f"{ENV_PORT}={value!r} is not a port number") from None
+        return port_number(value)
+    except argparse.ArgumentTypeError as error:
+        raise WindtunnelError(f"{ENV_PORT}: {error}") from None
 
 
 def parse_parameters(pairs: list[str]) -> dict[str, str]:
@@ -64,14 +76,18 @@ def parse_parameters(pairs: list[str]) -> dict[str, str]:
 def load_stacks(environment: Environment, arguments: argparse.Namespace) -> list[DeployedStack]:
     """Load every PATH of the command line into ``environment``."""
     paths = arguments.paths or [Path.cwd()]
-    if arguments.stack_name and len(paths) > 1:
-        raise WindtunnelError("--stack-name names one stack; it cannot be used with several "
-                              "PATHs")
+    names: list[str | None] = list(arguments.stack_name)
+    if not names:
+        names = [None] * len(paths)
+    if len(names) != len(paths):
+        raise WindtunnelError(
+            f"{len(paths)} PATHs and {len(names)} --stack-name options: give one "
+            f"--stack-name per PATH, in the same order, or none")
     parameters = parse_parameters(arguments.param)
     stacks: list[DeployedStack] = []
-    for path in paths:
-        stacks.extend(environment.load(path, stack_name=arguments.stack_name,
-                                       stage=arguments.stage, parameters=parameters))
+    for path, name in zip(paths, names, strict=True):
+        stacks.extend(environment.load(path, stack_name=name, stage=arguments.stage,
+                                       parameters=parameters))
     return stacks
 
 

@@ -10,7 +10,7 @@ import traceback
 from collections.abc import Sequence
 
 from windtunnel import __version__
-from windtunnel.cli import generate_event, up, validate
+from windtunnel.cli import generate_event, invoke, test, up, validate
 from windtunnel.constants import ENV_DEBUG
 from windtunnel.errors import WindtunnelError
 
@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     up.register(commands)
     validate.register(commands)
+    invoke.register(commands)
+    test.register(commands)
     generate_event.register(commands)
     return parser
 
@@ -40,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    # Everything after the first "--" is a command for 'up' to run, not options.
+    # Everything after the first "--" belongs to another program: the command that 'up'
+    # runs, or the pytest arguments of 'test'.
     command: list[str] = []
     if "--" in argv:
         split = argv.index("--")
@@ -65,6 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        if arguments.debug:
+            traceback.print_exc()
+        print(f"windtunnel: internal error: {type(error).__name__}: {error}. Run with "
+              f"--debug for the traceback, and please report it.", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -11,7 +11,13 @@ import subprocess
 import time
 from types import FrameType
 
-from windtunnel.cli.common import add_load_options, default_port, load_stacks, print_stack
+from windtunnel.cli.common import (
+    add_load_options,
+    default_port,
+    load_stacks,
+    port_number,
+    print_stack,
+)
 from windtunnel.cloud.server import EndpointServer, check_port_free
 from windtunnel.constants import DEFAULT_HOST
 from windtunnel.deploy.model import DeployedStack
@@ -32,7 +38,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                "its status. COMMAND gets AWS_ENDPOINT_URL, AWS_REGION, AWS_SAM_STACK_NAME "
                "(when one stack is loaded) and test credentials unless they are set.")
     add_load_options(parser)
-    parser.add_argument("--port", type=int, default=None,
+    parser.add_argument("--port", type=port_number, default=None,
                         help="the port to listen on (default: $WINDTUNNEL_PORT or 4566; "
                              "0 picks a free one)")
     parser.set_defaults(run=run)
@@ -51,9 +57,8 @@ def run(arguments: argparse.Namespace) -> int:
         server = EndpointServer(environment.cloud, port=port)
     except OSError as error:
         raise _port_error(port, error) from None
-    if port == 0:
-        # Outputs were rendered for the default endpoint; render them for the chosen port.
-        environment.set_endpoint_url(server.url)
+    # Outputs were rendered for the default endpoint; render them for the one served.
+    environment.set_endpoint_url(server.url)
 
     print(f"windtunnel: serving on {server.url} (region {environment.cloud.region})")
     print(f"  export AWS_ENDPOINT_URL={server.url}  (any credentials work, e.g. test/test)")
@@ -61,22 +66,25 @@ def run(arguments: argparse.Namespace) -> int:
         print_stack(stack, elapsed=elapsed / max(len(stacks), 1))
     command = getattr(arguments, "command", [])
     if command:
+        if not getattr(arguments, "debug", False):
+            # One line per request would mix with the command's own output.
+            logging.getLogger("windtunnel.cloud.server").setLevel(logging.WARNING)
         return _run_command(server, environment, stacks, command)
-
-    print("Press Ctrl-C to stop.", flush=True)
 
     def stop_on_signal(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    # Set both explicitly: a process started in the background inherits an ignored SIGINT.
-    signal.signal(signal.SIGINT, stop_on_signal)
-    signal.signal(signal.SIGTERM, stop_on_signal)
-    logging.getLogger("windtunnel").info("ready")
     try:
+        # Set both explicitly, before saying how to stop: a process started in the
+        # background inherits an ignored SIGINT.
+        signal.signal(signal.SIGINT, stop_on_signal)
+        signal.signal(signal.SIGTERM, stop_on_signal)
+        print("Press Ctrl-C to stop.", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        # serve_forever closed the socket if it ran; stop() covers an earlier interrupt.
         server.stop()
     print("windtunnel: stopped", flush=True)
     return 0

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from windtunnel.cloud.messages import AwsRequest, AwsResponse
 
+logger = logging.getLogger(__name__)
+
 __all__ = [
     "allow_inline_policies_without_version",
+    "deliver_rule_targets_moto_lacks",
     "detach_moto_event_source_mappings",
     "match_event_source_mappings_by_name_or_arn",
 ]
@@ -133,3 +138,83 @@ def match_event_source_mappings_by_name_or_arn() -> None:
     list_event_source_mappings.windtunnel_correction = True  # type: ignore[attr-defined]
     models.LambdaBackend.list_event_source_mappings = (  # type: ignore[method-assign]
         list_event_source_mappings)
+
+
+# Target services whose delivery moto implements for EventBridge rules; moto raises
+# NotImplementedError for every other one, which failed the whole PutEvents request.
+_MOTO_RULE_TARGETS = ("logs", "events", "sqs")
+LambdaInvoker = Callable[[str, bytes], None]
+_lambda_invoker: list[LambdaInvoker] = []
+
+
+def set_lambda_invoker(invoker: LambdaInvoker | None) -> None:
+    """Let EventBridge rules invoke functions through ``invoker(function_arn, payload)``."""
+    _lambda_invoker.clear()
+    if invoker is not None:
+        _lambda_invoker.append(invoker)
+
+
+@functools.cache
+def deliver_rule_targets_moto_lacks() -> None:
+    """Keep PutEvents succeeding whatever its rules' targets are, as in EventBridge.
+
+    EventBridge accepts events and delivers them to targets afterwards; a target's failure
+    never fails PutEvents:
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
+    moto 5.2 delivers to log groups, buses and SQS queues only and raises for any other
+    target. Here Lambda targets are invoked asynchronously by windtunnel's runtime, and
+    targets of other services are logged as not delivered.
+    """
+    from moto.events import models
+
+    original = models.Rule.send_to_targets
+    if getattr(original, "windtunnel_correction", False):
+        return
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        if not self.event_pattern.matches_event(original_event):
+            return
+        handled = [target for target in self.targets
+                   if target["Arn"].split(":")[2] in _MOTO_RULE_TARGETS]
+        others = [target for target in self.targets if target not in handled]
+        all_targets = self.targets
+        self.targets = handled
+        try:
+            original(self, original_event, transform_input)
+        finally:
+            self.targets = all_targets
+        for target in others:
+            _deliver_elsewhere(self, target, original_event)
+
+    send_to_targets.windtunnel_correction = True  # type: ignore[attr-defined]
+    models.Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+
+
+def _deliver_elsewhere(rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
+    arn = str(target["Arn"])
+    service = arn.split(":")[2]
+    if service == "lambda" and _lambda_invoker:
+        _lambda_invoker[0](arn, _target_input(target, event))
+        return
+    # NOTE: delivery to targets other than Lambda functions, SQS queues, buses and log
+    # groups (SNS, Step Functions, Kinesis, API destinations...) is not emulated yet.
+    logger.warning("rule %s: event not delivered to target %s (%s targets are not "
+                   "emulated yet)", rule.name, arn, service)
+
+
+def _target_input(target: dict[str, Any], event: dict[str, Any]) -> bytes:
+    """Build what a target receives: the event, a constant Input, or an InputTransformer."""
+    if "Input" in target:
+        return str(target["Input"]).encode()
+    if "InputTransformer" in target:
+        from moto.events.utils import EventTemplateParser
+
+        transformer = target["InputTransformer"]
+        rendered = EventTemplateParser.parse(
+            input_template=transformer.get("InputTemplate"),
+            input_paths_map=transformer.get("InputPathsMap", {}),
+            event=event,  # type: ignore[arg-type]
+        )
+        return rendered.encode() if isinstance(rendered, str) else json.dumps(rendered).encode()
+    # NOTE: InputPath is not applied yet; the target receives the whole event.
+    return json.dumps(event).encode()

@@ -23,6 +23,7 @@ from windtunnel.cloud import routing
 from windtunnel.cloud.messages import AwsRequest, AwsResponse
 from windtunnel.cloud.moto_corrections import (
     allow_inline_policies_without_version,
+    deliver_rule_targets_moto_lacks,
     detach_moto_event_source_mappings,
     match_event_source_mappings_by_name_or_arn,
 )
@@ -113,6 +114,7 @@ class Cloud:
         self.add_side_effect(detach_moto_event_source_mappings)
         allow_inline_policies_without_version()
         match_event_source_mappings_by_name_or_arn()
+        deliver_rule_targets_moto_lacks()
         self._clients: dict[tuple[str, str], Any] = {}
 
     # --- extension points ----------------------------------------------------------

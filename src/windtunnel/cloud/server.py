@@ -16,6 +16,7 @@ from botocore.awsrequest import HeadersDict
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from windtunnel.cloud import routing
 from windtunnel.cloud.protocols import AwsError, render_error
 from windtunnel.constants import DEFAULT_HOST
 
@@ -79,20 +80,29 @@ class EndpointServer:
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         name="windtunnel-endpoint", daemon=True)
         self._thread.start()
-        logger.info("serving on %s", self.url)
+        logger.debug("serving on %s", self.url)
         return self
 
     def serve_forever(self) -> None:
-        """Serve requests in the calling thread until :meth:`stop` is called."""
-        self._server.serve_forever()
+        """Serve requests in the calling thread until interrupted, then close the socket.
+
+        An interruption (KeyboardInterrupt from a signal handler) propagates after the
+        socket is closed, whenever it arrives.
+        """
+        try:
+            self._server.serve_forever()
+        finally:
+            self._server.server_close()
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._server.shutdown()
-        self._server.server_close()
+        """Stop serving in the background thread that :meth:`start` started, and close."""
         if self._thread is not None:
+            # shutdown() waits for a serve_forever loop, so only a started one is asked.
+            self._server.shutdown()
             self._thread.join(timeout=5)
-        logger.info("stopped serving on %s", self.url)
+            self._thread = None
+        self._server.server_close()
+        logger.debug("stopped serving on %s", self.url)
 
     def __enter__(self) -> EndpointServer:
         return self.start()
@@ -105,9 +115,8 @@ class EndpointServer:
         request = Request(environ)
         started = time.perf_counter()
         response = self._answer(request)
-        logger.info("%s %s %s %d %.1fms", request.method, request.path,
-                    request.headers.get("X-Amz-Target", ""), response.status_code,
-                    (time.perf_counter() - started) * 1000)
+        logger.info("%s %s %s %d %.1fms", request.method, request.path, _operation(request),
+                    response.status_code, (time.perf_counter() - started) * 1000)
         return response(environ, start_response)
 
     def _answer(self, request: Request) -> Response:
@@ -138,6 +147,15 @@ class EndpointServer:
         headers = [(key, value) for key, value in answer.headers.items()
                    if key.lower() not in _SERVER_HEADERS]
         return Response(answer.body, answer.status, headers=headers)
+
+
+def _operation(request: Request) -> str:
+    """Name the service and operation of a request for the log, where they are explicit."""
+    signature = routing.read_signature(request.headers, request.url)
+    operation = routing.operation_of(request.headers, request.get_data(cache=True),
+                                     request.url)
+    service = signature.service if signature else ""
+    return f"{service}.{operation}" if operation else service
 
 
 def check_port_free(host: str, port: int) -> None:

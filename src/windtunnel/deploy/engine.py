@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import difflib
+import functools
+import importlib.resources as resources_package
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -52,6 +55,8 @@ _RESOURCE_KEYS = frozenset({
 # Transforms whose functions the intrinsic resolver evaluates itself.
 _SUPPORTED_TRANSFORMS = frozenset({"AWS::LanguageExtensions"})
 _NESTED_STACK_TYPE = "AWS::CloudFormation::Stack"
+# Types that exist only before a transform runs; the SAM reader has expanded them already.
+_WINDTUNNEL_RESOURCE_TYPES = frozenset({"AWS::CloudFormation::CustomResource"})
 
 NestedTemplateLoader = Callable[[Path, Mapping[str, str]], Template]
 
@@ -116,6 +121,11 @@ class Deployer:
             stack.outputs = self._resolve_outputs(body, resolver)
         except TemplateError as error:
             raise error.located(file=template.path) from None
+        except DeploymentError as error:
+            if error.file is not None:
+                raise
+            raise DeploymentError(error.logical_id, error.resource_type, error.reason,
+                                  file=template.path) from None
         return stack
 
     # --- resolution context ----------------------------------------------------------
@@ -322,6 +332,7 @@ def _check_sections(body: Any) -> None:
             name = transform.get("Name") if isinstance(transform, dict) else transform
             raise UnsupportedFeatureError(f"the transform {name} is not supported",
                                           path="Transform")
+    _check_resource_types(body.get("Resources") or {})
     for logical_id, resource in (body.get("Resources") or {}).items():
         path = f"Resources.{logical_id}"
         if logical_id.startswith("Fn::ForEach"):
@@ -339,6 +350,41 @@ def _check_sections(body: Any) -> None:
                 f"property '{extra[0]}'",
                 path=path,
             )
+
+
+@functools.cache
+def _known_resource_types() -> frozenset[str]:
+    text = resources_package.files("windtunnel.deploy").joinpath(
+        "resource_types.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines()
+                     if line.strip() and not line.startswith("#"))
+
+
+def _check_resource_types(resources: dict[str, Any]) -> None:
+    """Reject AWS resource types that do not exist, as CloudFormation does.
+
+    Types outside the AWS:: namespace (custom resources, third-party registry types) are
+    left to the not-emulated list, since any registry may publish them.
+    """
+    known = _known_resource_types()
+    unknown = sorted({resource["Type"] for resource in resources.values()
+                      if isinstance(resource, dict) and isinstance(resource.get("Type"), str)
+                      and resource["Type"].startswith("AWS::")
+                      and resource["Type"] not in known
+                      and resource["Type"] not in _WINDTUNNEL_RESOURCE_TYPES})
+    if not unknown:
+        return
+    hints = []
+    lowered = {name.lower(): name for name in known}
+    for name in unknown:
+        match = lowered.get(name.lower()) or next(
+            iter(difflib.get_close_matches(name, known, n=1, cutoff=0.8)), None)
+        if match:
+            hints.append(f"{name} -> did you mean {match}?")
+    message = f"Template format error: Unrecognized resource types: [{', '.join(unknown)}]"
+    if hints:
+        message += " (" + "; ".join(hints) + ")"
+    raise TemplateError(message, path="Resources")
 
 
 def _is_active(logical_id: str, resource: dict[str, Any], resolver: Resolver) -> bool:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import datetime
 import io
-import os
 import json
 import logging
+import os
 import queue
 import sys
 import threading

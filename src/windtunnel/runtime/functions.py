@@ -10,13 +10,14 @@ import logging
 import random
 import sys
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
@@ -25,11 +26,12 @@ from windtunnel.runtime.code import code_path_of, extract_package
 from windtunnel.runtime.environment import ExecutionEnvironment, FunctionConfig, Outcome
 from windtunnel.runtime.imports import iter_layer_paths
 from windtunnel.runtime.result import InvocationResult
+from windtunnel.runtime.subprocess_environment import SubprocessEnvironment
 
 if TYPE_CHECKING:
     from windtunnel.cloud.pipeline import Cloud
 
-__all__ = ["INVOCATION_TYPES", "LambdaRuntime"]
+__all__ = ["INVOCATION_TYPES", "ISOLATION_MODES", "Isolation", "LambdaRuntime"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +48,11 @@ ACCOUNT_CONCURRENCY = 1000
 _TAIL_BYTES = 4 * 1024
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 _MAX_RECORDED = 1000
+# Where handlers run: a thread of this process, or a child process that speaks the
+# Runtime API (isolated, with hard timeouts).
+Isolation = Literal["thread", "process"]
+ISOLATION_MODES: tuple[Isolation, ...] = ("thread", "process")
+_Environment = ExecutionEnvironment | SubprocessEnvironment
 _ROUTING_SEED = 7
 
 
@@ -54,7 +61,7 @@ class _Pool:
     """The execution environments of one function version."""
 
     config: FunctionConfig
-    idle: list[ExecutionEnvironment] = field(default_factory=list)
+    idle: list[_Environment] = field(default_factory=list)
     busy: int = 0
 
     @property
@@ -63,10 +70,21 @@ class _Pool:
 
 
 class LambdaRuntime:
-    """Runs the functions of one cloud in process."""
+    """Runs the functions of one cloud, in threads or in child processes.
 
-    def __init__(self, cloud: Cloud) -> None:
+    ``endpoint`` returns the URL where the cloud is served over HTTP, serving it first if
+    nothing does yet; with ``isolation="process"`` it is called before each new execution
+    environment, because handlers in a child process reach the cloud only over HTTP.
+    """
+
+    def __init__(self, cloud: Cloud, *, isolation: Isolation = "thread",
+                 endpoint: Callable[[], str] | None = None) -> None:
+        if isolation not in ISOLATION_MODES:
+            raise ValueError(f"isolation must be one of {', '.join(ISOLATION_MODES)}, "
+                             f"not {isolation!r}")
         self.cloud = cloud
+        self.isolation = isolation
+        self._endpoint = endpoint
         self.invocations: deque[InvocationResult] = deque(maxlen=_MAX_RECORDED)
         self.listeners: list[Callable[[InvocationResult], None]] = []
         self._pools: dict[tuple[str, str], _Pool] = {}
@@ -130,10 +148,10 @@ class LambdaRuntime:
                                          client_context=client_context)
         finally:
             self._release(config, environment)
-        return self._record(config, request_id, outcome)
+        return self._record(config, request_id, outcome, environment.log_stream_name)
 
-    def _record(self, config: FunctionConfig, request_id: str,
-                outcome: Outcome) -> InvocationResult:
+    def _record(self, config: FunctionConfig, request_id: str, outcome: Outcome,
+                log_stream: str) -> InvocationResult:
         payload, function_error = outcome.payload, outcome.function_error
         if len(payload) > SYNC_PAYLOAD_LIMIT:
             payload = json.dumps({"errorMessage": _RESPONSE_LIMIT_MESSAGE,
@@ -152,7 +170,7 @@ class LambdaRuntime:
             executed_version=config.version,
         )
         self.invocations.append(result)
-        self._queue_log(config, outcome)
+        self._queue_log(config, outcome, log_stream)
         for listener in list(self.listeners):
             listener(result)
         return result
@@ -175,7 +193,7 @@ class LambdaRuntime:
 
     # --- execution environments --------------------------------------------------------
 
-    def _acquire(self, config: FunctionConfig) -> ExecutionEnvironment:
+    def _acquire(self, config: FunctionConfig) -> _Environment:
         key = (config.function_name, config.version)
         with self._lock:
             pool = self._pools.get(key)
@@ -193,9 +211,13 @@ class LambdaRuntime:
             if self._total_busy() >= ACCOUNT_CONCURRENCY:
                 raise AwsError("TooManyRequestsException", "Rate Exceeded.", status=429)
             pool.busy += 1
+        if self.isolation == "process":
+            if self._endpoint is not None:
+                self._endpoint()
+            return SubprocessEnvironment(config, self.cloud, self._variables(config))
         return ExecutionEnvironment(config, self.cloud, self._variables(config))
 
-    def _release(self, config: FunctionConfig, environment: ExecutionEnvironment) -> None:
+    def _release(self, config: FunctionConfig, environment: _Environment) -> None:
         key = (config.function_name, config.version)
         with self._lock:
             pool = self._pools.get(key)
@@ -221,6 +243,14 @@ class LambdaRuntime:
             for config_key, config in list(self._configs.items()):
                 if function_name is None or config.function_name == function_name:
                     del self._configs[config_key]
+
+    def close(self) -> None:
+        """Stop every idle execution environment, killing their child processes.
+
+        An environment busy with an invocation stops when the invocation ends. The runtime
+        stays usable: the next invocation starts a new environment.
+        """
+        self.discard()
 
     # --- configuration -----------------------------------------------------------------
 
@@ -325,14 +355,17 @@ class LambdaRuntime:
 
     # --- logs --------------------------------------------------------------------------
 
-    def _queue_log(self, config: FunctionConfig, outcome: Outcome) -> None:
-        import time
-
+    def _queue_log(self, config: FunctionConfig, outcome: Outcome, log_stream: str) -> None:
         now = int(time.time() * 1000)
         events = [{"timestamp": now, "message": line}
                   for line in outcome.log.splitlines() if line]
         with self._lock:
-            self._unflushed_logs.append((config.log_group_name, "invocations", events))
+            self._unflushed_logs.append((config.log_group_name, log_stream, events))
+
+    def drop_unwritten_logs(self) -> None:
+        """Forget logs not yet written to CloudWatch Logs."""
+        with self._lock:
+            self._unflushed_logs.clear()
 
     def flush_logs(self) -> None:
         """Write the invocations' logs to CloudWatch Logs (before anyone reads them)."""

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
 from windtunnel.cloud.messages import AwsRequest
+from windtunnel.cloud.moto_corrections import set_lambda_invoker
 from windtunnel.cloud.pipeline import Cloud
+from windtunnel.cloud.server import EndpointServer
 from windtunnel.cloud.state import BackendSnapshot
 from windtunnel.constants import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from windtunnel.deploy.engine import Deployer
 from windtunnel.deploy.model import DeployedStack
 from windtunnel.deploy.outputs import localize_endpoints
-from windtunnel.runtime.functions import LambdaRuntime
+from windtunnel.errors import TemplateError, WindtunnelError
+from windtunnel.runtime.functions import Isolation, LambdaRuntime
 from windtunnel.services.awslambda.provider import LambdaProvider
 from windtunnel.services.cloudformation.models import StackRegistry
 from windtunnel.services.cloudformation.provider import CloudFormationProvider
@@ -30,23 +36,55 @@ __all__ = ["Environment"]
 logger = logging.getLogger(__name__)
 
 
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+def check_region(region: str) -> str:
+    """Return ``region`` if it is an AWS region name, else raise with an example."""
+    if not _REGION.match(region) or region not in _known_regions():
+        raise WindtunnelError(f"unknown region {region!r}: use an AWS region name such as "
+                              f"us-east-1 or eu-west-1")
+    return region
+
+
+@functools.cache
+def _known_regions() -> frozenset[str]:
+    import boto3
+
+    session = boto3.session.Session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions("lambda", partition_name=partition))
+    return frozenset(regions)
+
+
 class Environment:
     """An embedded cloud, the stacks deployed into it and a snapshot to reset them to."""
 
     def __init__(self, *, region: str | None = None, account_id: str = DEFAULT_ACCOUNT_ID,
-                 endpoint_url: str | None = None, strict: bool = False) -> None:
+                 endpoint_url: str | None = None, strict: bool = False,
+                 isolation: Isolation = "thread") -> None:
         # Without an explicit region, the first application that names one (the Framework's
         # provider.region) sets it.
+        if region is not None:
+            check_region(region)
         self._region_chosen = region is not None
         self.cloud = Cloud(region=region or DEFAULT_REGION, account_id=account_id,
                            endpoint_url=endpoint_url)
         self.registry = StackRegistry()
         self.cloud.register(CloudFormationProvider(self.registry))
-        self.functions = LambdaRuntime(self.cloud)
+        # True while something serves the cloud at its endpoint URL: the caller that
+        # passed or set the URL, or the server started below for subprocess handlers.
+        self._endpoint_served = endpoint_url is not None
+        self._server: EndpointServer | None = None
+        self._server_lock = threading.Lock()
+        self.functions = LambdaRuntime(self.cloud, isolation=isolation,
+                                       endpoint=self._serve_for_functions)
         lambda_provider = LambdaProvider(self.functions)
         self.cloud.register(lambda_provider)
         self.cloud.add_side_effect(lambda_provider.after_request)
         self.cloud.add_before_dispatch(self._flush_logs_before_reading)
+        set_lambda_invoker(self._invoke_asynchronously)
         self.deployer = Deployer(self.cloud, self.registry, load_nested=self._load_nested,
                                  strict=strict)
         self._snapshot: BackendSnapshot | None = None
@@ -81,6 +119,13 @@ class Environment:
                parameters: Mapping[str, str] | None = None) -> DeployedStack:
         """Deploy one template as a stack named ``stack_name``."""
         check_stack_name(stack_name)
+        existing = self.registry.get(stack_name)
+        if existing is not None:
+            raise TemplateError(
+                f"a stack named {stack_name} is loaded already (from "
+                f"{existing.template.path}); give this application another name "
+                f"(--stack-name, one per PATH, or stack_name= in Python)",
+                file=template.path)
         stack = self.deployer.deploy(template, stack_name=stack_name, parameters=parameters)
         logger.info("deployed stack %s: %d resources", stack.name, len(stack.resources))
         self.snapshot()
@@ -89,9 +134,29 @@ class Environment:
     def set_endpoint_url(self, endpoint_url: str) -> None:
         """Point outputs' endpoint URLs at ``endpoint_url`` (after choosing a port, say)."""
         self.cloud.endpoint_url = endpoint_url
+        self._endpoint_served = True
         for stack in self.registry.stacks():
             for output in stack.outputs:
                 output.local_value = localize_endpoints(output.value, endpoint_url)
+
+    def close(self) -> None:
+        """Stop the execution environments and the server started for their handlers."""
+        self.functions.close()
+        with self._server_lock:
+            if self._server is not None:
+                self._server.stop()
+                self._server = None
+            # Callers stop any server they started for this environment with it.
+            self._endpoint_served = False
+
+    def _serve_for_functions(self) -> str:
+        """Return the endpoint URL for handlers in child processes, serving the cloud on a
+        free port first when nothing serves it yet."""
+        with self._server_lock:
+            if not self._endpoint_served:
+                self._server = EndpointServer(self.cloud, port=0).start()
+                self.set_endpoint_url(self._server.url)
+            return self.cloud.endpoint_url
 
     def snapshot(self) -> None:
         """Remember the current state of every service as the state to reset to."""
@@ -104,12 +169,16 @@ class Environment:
         as module-level state in handlers survives between invocations in Lambda too.
         """
         self.functions.settle()
-        self.functions.flush_logs()
+        # Logs not yet written would be written after the restore: drop them instead.
+        self.functions.drop_unwritten_logs()
         self.functions.invocations.clear()
         if self._snapshot is not None:
             self.cloud.restore(self._snapshot)
             # Function configurations may have changed since the snapshot.
             self.functions.forget_configurations()
+
+    def _invoke_asynchronously(self, function_arn: str, payload: bytes) -> None:
+        self.functions.invoke(function_arn, payload, invocation_type="Event")
 
     def _flush_logs_before_reading(self, request: AwsRequest) -> None:
         if request.service == "logs":

@@ -11,6 +11,7 @@ from windtunnel.cloud.protocols import AwsError
 from windtunnel.cloud.server import EndpointServer
 from windtunnel.deploy.model import DeployedStack
 from windtunnel.errors import WindtunnelError
+from windtunnel.runtime.functions import Isolation
 from windtunnel.runtime.result import InvocationResult
 from windtunnel.stack.environment import Environment
 
@@ -36,13 +37,20 @@ class Stack:
     @staticmethod
     def local(path: Path | str = ".", *, stack_name: str | None = None,
               stage: str | None = None, params: Mapping[str, str] | None = None,
-              region: str | None = None, strict: bool = False) -> EmulatedStack:
+              region: str | None = None, strict: bool = False,
+              isolation: Isolation = "thread") -> EmulatedStack:
         """Load the application at ``path`` into a new embedded cloud.
 
         ``path`` is a template file or a directory holding serverless.yml, template.yaml or
         cdk.out. Use the result as a context manager, or call :meth:`EmulatedStack.close`.
+
+        ``isolation`` chooses where handlers run. ``"thread"`` (the default) runs them in
+        this process, which is fast and works with debuggers. ``"process"`` runs each
+        execution environment in a child process that speaks the Lambda Runtime API, so
+        a timeout kills the handler and a crash stays in its environment. Child processes
+        reach the emulation over HTTP on a free port of 127.0.0.1.
         """
-        environment = Environment(region=region, strict=strict)
+        environment = Environment(region=region, strict=strict, isolation=isolation)
         stacks = environment.load(path, stack_name=stack_name, stage=stage, parameters=params)
         if len(stacks) != 1:
             names = ", ".join(stack.name for stack in stacks)
@@ -149,10 +157,11 @@ class EmulatedStack:
         return self._server.url
 
     def close(self) -> None:
-        """Stop serving, if :meth:`serve` was called."""
+        """Stop serving, if :meth:`serve` was called, and stop the execution environments."""
         if self._server is not None:
             self._server.stop()
             self._server = None
+        self.environment.close()
 
     def __enter__(self) -> EmulatedStack:
         return self

@@ -1,4 +1,5 @@
-"""Invocation semantics of the Python runtime, in process.
+"""Invocation semantics of the Python runtime, in process and in a child process that
+speaks the Lambda Runtime API: every test runs in both isolation modes.
 
 Sources:
 - Invoke API: https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
@@ -57,6 +58,22 @@ def slow(event, context):
 def exit_process(event, context):
     sys.exit(1)
 
+def exit_interpreter(event, context):
+    print("before exit", flush=True)
+    os._exit(3)
+
+def slow_then_write(event, context):
+    time.sleep(event["seconds"])
+    with open(event["path"], "w") as file:
+        file.write("still running")
+    return "done"
+
+def put_parameter(event, context):
+    import boto3
+    boto3.client("ssm").put_parameter(Name=event["name"], Value=event["value"],
+                                      Type="String")
+    return "stored"
+
 def not_json(event, context):
     return {"when": datetime.datetime(2024, 1, 1)}
 
@@ -91,6 +108,19 @@ Resources:
       Environment: {Variables: {TABLE_NAME: orders}}
   Slow: {Type: AWS::Serverless::Function, Properties: {Handler: app.slow, Timeout: 1}}
   ExitProcess: {Type: AWS::Serverless::Function, Properties: {Handler: app.exit_process}}
+  ExitInterpreter:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: app.exit_interpreter}
+  SlowThenWrite:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: app.slow_then_write, Timeout: 1}
+  PutParameter:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.put_parameter
+      Policies:
+        - Statement:
+            - {Effect: Allow, Action: ssm:PutParameter, Resource: "*"}
   NotJson: {Type: AWS::Serverless::Function, Properties: {Handler: app.not_json}}
   Decimals: {Type: AWS::Serverless::Function, Properties: {Handler: app.decimals}}
   Large: {Type: AWS::Serverless::Function, Properties: {Handler: app.large}}
@@ -119,8 +149,9 @@ Resources:
 '''
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
+@pytest.fixture(scope="module", params=["thread", "process"])
+def stack(request: pytest.FixtureRequest,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
     root = tmp_path_factory.mktemp("functions")
     for directory, files in {
         "src": {"app.py": HANDLERS, "helper.py": "NAME = 'src helper'\n"},
@@ -131,7 +162,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
         for name, text in files.items():
             (root / directory / name).write_text(text)
     (root / "template.yaml").write_text(TEMPLATE)
-    with Stack.local(root, stack_name="invoke") as loaded:
+    with Stack.local(root, stack_name="invoke", isolation=request.param) as loaded:
         yield loaded
 
 
@@ -245,11 +276,53 @@ def test_timeout_then_next_invocation_works(stack: EmulatedStack) -> None:
 
 def test_exit_does_not_stop_the_process(stack: EmulatedStack) -> None:
     """sys.exit in a handler is Runtime.ExitError, and the next invocation works."""
-    error = stack.invoke("ExitProcess", {}).error
+    result = stack.invoke("ExitProcess", {})
+    error = result.error
 
     assert error is not None
     assert error["errorType"] == "Runtime.ExitError"
+    assert error["errorMessage"] == (f"RequestId: {result.request_id} Error: Runtime exited "
+                                     f"with error: exit status 1")
     assert stack.invoke("Echo", {"after": "exit"}).payload["event"] == {"after": "exit"}
+
+
+def test_interpreter_exit_is_exit_error(stack: EmulatedStack) -> None:
+    """os._exit in a handler is Runtime.ExitError with the exit status (process mode only:
+    in a thread it would end the test process)."""
+    if stack.environment.functions.isolation != "process":
+        pytest.skip("os._exit ends the whole process when handlers run in threads")
+    result = stack.invoke("ExitInterpreter", {})
+    error = result.error
+
+    assert error == {"errorType": "Runtime.ExitError",
+                     "errorMessage": f"RequestId: {result.request_id} Error: Runtime exited "
+                                     f"with error: exit status 3"}
+    assert "before exit" in result.logs
+    assert stack.invoke("Echo", {"after": "crash"}).payload["event"] == {"after": "crash"}
+
+
+def test_timeout_stops_the_handler(stack: EmulatedStack, tmp_path: Path) -> None:
+    """A timed-out handler is killed, so it never gets to finish (process mode only:
+    a thread cannot be stopped from outside)."""
+    if stack.environment.functions.isolation != "process":
+        pytest.skip("a handler thread keeps running after its invocation timed out")
+    path = tmp_path / "written"
+
+    result = stack.invoke("SlowThenWrite", {"seconds": 1.5, "path": str(path)})
+    time.sleep(1)
+
+    assert result.error is not None
+    assert result.error["errorType"] == "Sandbox.Timedout"
+    assert not path.exists()
+
+
+def test_handler_calls_reach_the_emulation(stack: EmulatedStack) -> None:
+    """The handler's boto3 calls reach the embedded cloud with the function's role."""
+    result = stack.invoke("PutParameter", {"name": "/from/handler", "value": "42"})
+
+    assert result.payload == "stored"
+    parameter = stack.client("ssm").get_parameter(Name="/from/handler")["Parameter"]
+    assert parameter["Value"] == "42"
 
 
 def test_context_attributes(stack: EmulatedStack) -> None:

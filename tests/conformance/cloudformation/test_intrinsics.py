@@ -328,3 +328,56 @@ def test_missing_resources_section_is_rejected(deploy: Deploy) -> None:
     """
     with pytest.raises(TemplateError, match="At least one Resources member must be defined"):
         deploy("Outputs:\n  A: {Value: b}\n")
+
+
+def test_unrecognized_resource_types_are_rejected(deploy: Deploy) -> None:
+    """AWS types that do not exist fail as CloudFormation fails, with a suggestion.
+
+    Source: https://repost.aws/knowledge-center/cloudformation-template-validation
+    ("Unrecognized resource types: [XXXXXXXX]")
+    """
+    with pytest.raises(TemplateError) as caught:
+        deploy("""
+Resources:
+  Table: {Type: AWS::DynamoDb::Table}
+  Thing: {Type: AWS::Foo::Bar}
+""")
+
+    message = str(caught.value)
+    assert "Unrecognized resource types: [AWS::DynamoDb::Table, AWS::Foo::Bar]" in message
+    assert "did you mean AWS::DynamoDB::Table?" in message
+
+
+def test_lambda_environment_scalars_become_text(deploy: Deploy) -> None:
+    """Numbers and booleans in a function's environment variables are passed as text.
+
+    Source: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-function-environment.html
+    (Variables: a map of strings)
+    """
+    from windtunnel.stack.environment import Environment
+
+    environment = Environment()
+    stack = deploy("""
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - {Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}
+  Function:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Role: !GetAtt Role.Arn
+      Code: {ZipFile: "def handler(event, context):\\n    return 1\\n"}
+      Environment:
+        Variables: {SAMPLE_RATE: 0.1, ENABLED: true, RETRIES: 3}
+""", environment=environment)
+    configuration = environment.cloud.client("lambda").get_function_configuration(
+        FunctionName=stack.physical_id("Function"))
+
+    assert configuration["Environment"]["Variables"] == {
+        "SAMPLE_RATE": "0.1", "ENABLED": "true", "RETRIES": "3"}

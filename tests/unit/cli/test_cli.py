@@ -166,3 +166,52 @@ def test_debug_option_after_the_command(tmp_path: Path) -> None:
 def test_up_stops_on_interrupt_when_started_in_background(app: Path) -> None:
     """SIGINT stops up even when it was started with SIGINT ignored (a background job)."""
     assert interrupt_after_start(app, ignore_sigint=True) == 0
+
+
+def test_up_outputs_use_the_served_port(app: Path) -> None:
+    """Outputs name the port up serves on, also when it is given with --port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = ("import boto3, os; print('OUTPUT', boto3.client('cloudformation')"
+              ".describe_stacks(StackName='cli')['Stacks'][0]['Outputs'][0]['OutputValue'])")
+
+    result = run_cli("up", str(app), "--port", str(port), "--stack-name", "cli", "--",
+                     sys.executable, "-c", script)
+
+    assert result.returncode == 0, result.stderr
+    assert f"OUTPUT http://127.0.0.1:{port}/123456789012/cli-queue" in result.stdout
+
+
+@pytest.mark.parametrize(("arguments", "message"), [
+    (["--region", "us-east-01"], "unknown region 'us-east-01'"),
+    (["--port", "99999"], "99999 is not a port number (0 to 65535)"),
+    (["--param", "novalue"], "--param 'novalue' is not KEY=VALUE"),
+])
+def test_bad_options_are_clear_errors(app: Path, arguments: list[str], message: str) -> None:
+    """Bad option values print one message and exit with status 2, without a traceback."""
+    result = run_cli("up", str(app), *arguments)
+
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_same_stack_name_twice_is_explained(tmp_path: Path) -> None:
+    """Two applications that would get the same stack name fail with the way out."""
+    for name in ("first", "second"):
+        (tmp_path / name / "app").mkdir(parents=True)
+        (tmp_path / name / "app" / "template.yaml").write_text(
+            "Resources:\n  Queue: {Type: AWS::SQS::Queue}\n")
+
+    clash = run_cli("validate", str(tmp_path / "first" / "app"),
+                    str(tmp_path / "second" / "app"))
+    named = run_cli("validate", str(tmp_path / "first" / "app"),
+                    str(tmp_path / "second" / "app"), "--stack-name", "one",
+                    "--stack-name", "two")
+
+    assert clash.returncode == 2
+    assert "a stack named app is loaded already" in clash.stderr
+    assert named.returncode == 0, named.stderr
+    assert "Stack one " in named.stdout
+    assert "Stack two " in named.stdout

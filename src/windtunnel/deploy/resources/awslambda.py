@@ -120,6 +120,16 @@ def _function_package(code: Mapping[str, Any], runtime: str | None) -> bytes:
     return _zip(_PLACEHOLDER_NAME, _PLACEHOLDER_TEXT)
 
 
+def _variable_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        raise ResourceCreationFailed(
+            "Properties validation failed for resource with message: "
+            "#/Environment/Variables: expected type: String, found: JSONObject")
+    return str(value)
+
+
 def _function_request(context: ResourceContext, properties: Mapping[str, Any],
                       name: str) -> dict[str, Any]:
     """Translate function properties into a CreateFunction request."""
@@ -135,12 +145,18 @@ def _function_request(context: ResourceContext, properties: Mapping[str, Any],
         "MemorySize": coerce_integer(properties.get("MemorySize", 128), "MemorySize"),
         "Publish": False,
     }
-    for key in ("Runtime", "Handler", "Description", "Environment", "TracingConfig",
+    for key in ("Runtime", "Handler", "Description", "TracingConfig",
                 "DeadLetterConfig", "VpcConfig", "FileSystemConfigs", "ImageConfig",
                 "LoggingConfig", "CodeSigningConfigArn", "SnapStart", "Architectures",
                 "Layers"):
         if key in properties:
             request[key] = properties[key]
+    if "Environment" in properties:
+        # CloudFormation passes scalar values of the string-typed variables as text, so a
+        # template may write numbers and booleans there.
+        variables = (properties["Environment"] or {}).get("Variables") or {}
+        request["Environment"] = {"Variables": {
+            name: _variable_text(value) for name, value in variables.items()}}
     if "KmsKeyArn" in properties:
         request["KMSKeyArn"] = properties["KmsKeyArn"]
     if "EphemeralStorage" in properties:
