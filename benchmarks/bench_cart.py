@@ -1,6 +1,6 @@
 """Benchmark: the cart example's integration test, through windtunnel and directly on moto.
 
-The test invokes addItem with an API Gateway event; the handler reads and writes the cart
+The test invokes addItem with an API Gateway event. The handler reads and writes the cart
 in DynamoDB (GetItem, PutItem) and puts an ItemAdded event on the bus (PutEvents). Both
 variants run that 100 times in one process, after setup, and compare the totals:
 

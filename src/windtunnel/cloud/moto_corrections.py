@@ -21,7 +21,7 @@ __all__ = [
     "match_event_source_mappings_by_name_or_arn",
 ]
 
-# Where moto registers an event source mapping so that it can invoke the function itself:
+# The sources on which moto registers event source mappings, to invoke functions itself:
 # (service, attribute of the backend that contains the sources).
 _MAPPING_SOURCES = (("sqs", "queues"), ("dynamodb", "tables"), ("kinesis", "streams"))
 

@@ -129,7 +129,7 @@ def _install_root_handler() -> None:
 
 
 class ExecutionEnvironment:
-    """A thread that holds one initialized copy of a function and serves invocations."""
+    """A thread with one initialized copy of a function, which serves its invocations."""
 
     def __init__(self, config: FunctionConfig, cloud: Cloud,
                  variables: dict[str, str]) -> None:
@@ -306,7 +306,7 @@ def _report_line(request_id: str, duration_ms: float, memory_size: int,
 
 
 def _memory_used_mb(memory_size: int) -> int:
-    # NOTE: in process, memory is shared with everything else in the test process; this
+    # NOTE: in process, memory is shared with everything else in the test process. So this
     # reports the process's peak resident size, capped at the function's memory size.
     import resource
 

@@ -112,7 +112,7 @@ class LambdaRuntime:
                            f"satisfy enum value set: [Event, RequestResponse, DryRun]")
         invoked_arn: str | None = None
         if qualifier and qualifier != "$LATEST" and not qualifier.isdigit():
-            # An alias: its ARN is what the function sees; a version is chosen per request.
+            # An alias: the function gets the alias ARN, and a version is chosen per request.
             invoked_arn, qualifier = self._route_alias(function, qualifier)
         config = self._config(function, qualifier)
         invoked_arn = invoked_arn or (config.function_arn if qualifier is None else

@@ -113,7 +113,7 @@ class EmulatedStack:
 
         ``event`` is any JSON-serializable value (or ``bytes`` of JSON). The function runs
         in process with its own environment variables, credentials and code, as Lambda
-        runs it; a failure in the function is reported in the result, not raised (use
+        runs it. A failure in the function is reported in the result, not raised (use
         ``result.raise_for_error()``).
         """
         if isinstance(event, bytes):

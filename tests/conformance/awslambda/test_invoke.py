@@ -537,3 +537,25 @@ def test_weighted_alias_routes_by_weight(stack: EmulatedStack) -> None:
     assert first != second
     assert set(versions) == {first, second}
     assert 25 <= versions.count(second) <= 75
+
+
+def test_boto3_invoke_over_http(stack: EmulatedStack) -> None:
+    """Through the HTTP endpoint, boto3 gets status, payload, FunctionError and LogResult."""
+    import boto3
+
+    url = stack.serve(port=0)
+    client = boto3.client("lambda", endpoint_url=url, region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+
+    ok = client.invoke(FunctionName=stack.function_name("Echo"), Payload=b'{"over": "http"}',
+                       LogType="Tail")
+    failed = client.invoke(FunctionName=stack.function_name("Fail"), Payload=b"{}")
+    queued = client.invoke(FunctionName=stack.function_name("Echo"), Payload=b"{}",
+                           InvocationType="Event")
+
+    assert ok["StatusCode"] == 200
+    assert json.loads(ok["Payload"].read())["event"] == {"over": "http"}
+    assert "START RequestId:" in base64.b64decode(ok["LogResult"]).decode()
+    assert failed["FunctionError"] == "Unhandled"
+    assert json.loads(failed["Payload"].read())["errorMessage"] == "bad input"
+    assert queued["StatusCode"] == 202
