@@ -65,8 +65,10 @@ BASELINE_SCRIPT = EVENT + textwrap.dedent(f"""
         aws_request_id = "baseline"
 
     with mock_aws():
+        # The same variables serverless.yml gives the function.
         os.environ.update({{"AWS_DEFAULT_REGION": "us-east-1", "CART_TABLE": "cart",
-                           "CART_BUS": "cart-bus", "POWERTOOLS_SERVICE_NAME": "cart"}})
+                           "CART_BUS": "cart-bus", "POWERTOOLS_SERVICE_NAME": "cart",
+                           "POWERTOOLS_LOG_LEVEL": "INFO"}})
         boto3.client("dynamodb").create_table(
             TableName="cart", BillingMode="PAY_PER_REQUEST",
             KeySchema=[{{"AttributeName": "userId", "KeyType": "HASH"}},

@@ -6,11 +6,10 @@ Measurements, all in this one process so their differences are meaningful:
 2. ``warm``: the median time of ``stack.invoke`` on a warm execution environment, in each
    isolation mode (``thread`` and ``process``), over ``--invocations`` calls.
 3. ``cold``: the median time of ``stack.invoke`` right after the function's environments
-   were discarded, over ``--cold`` fresh environments, in each mode. Two parts of it are
-   measured separately and subtracted. One is the handler module's own import time (the
-   median of importing it afresh), which Lambda counts as initialization too. The other
-   is the configuration read (GetFunctionConfiguration and GetFunctionConcurrency through
-   the embedded cloud), which discarding causes, not the new environment.
+   were discarded, over ``--cold`` fresh environments, in each mode. It includes reading
+   the function's configuration again. The handler module's own import time (the median
+   of importing it afresh), which Lambda counts as initialization too, is measured
+   separately and subtracted.
 
 Usage: ``python benchmarks/bench_invoke.py [--invocations N] [--cold N]``; it prints the
 results as JSON and as a Markdown table.
@@ -77,9 +76,8 @@ def measure_direct(root: Path, invocations: int) -> tuple[float, float]:
 
 
 def measure_mode(root: Path, isolation: Isolation, invocations: int,
-                 cold: int) -> tuple[float, float, float]:
-    """Return the median warm invocation, cold invocation and configuration read of the
-    no-op function in one mode."""
+                 cold: int) -> tuple[float, float]:
+    """Return the median warm and cold invocation of the no-op function in one mode."""
     with Stack.local(root, stack_name=f"bench-{isolation}", isolation=isolation) as stack:
         function = stack.function_name("Noop")
         functions = stack.environment.functions
@@ -96,15 +94,7 @@ def measure_mode(root: Path, isolation: Isolation, invocations: int,
         cold_time = median_seconds(invoke_cold, cold)
         invoke()
         warm_time = median_seconds(invoke, invocations)
-
-        client = stack.client("lambda")
-
-        def read_configuration() -> object:
-            client.get_function_configuration(FunctionName=function)
-            return client.get_function_concurrency(FunctionName=function)
-
-        read_time = median_seconds(read_configuration, cold)
-    return warm_time, cold_time, read_time
+    return warm_time, cold_time
 
 
 def main() -> None:
@@ -121,26 +111,22 @@ def main() -> None:
         root = Path(directory)
         write_application(root)
         direct, import_time = measure_direct(root, invocations)
-        thread_warm, thread_cold, read_time = measure_mode(root, "thread", invocations, cold)
-        process_warm, process_cold, _ = measure_mode(root, "process", invocations, cold)
-    environment_only = import_time + read_time
+        thread_warm, thread_cold = measure_mode(root, "thread", invocations, cold)
+        process_warm, process_cold = measure_mode(root, "process", invocations, cold)
 
     results = {
         "invocations": invocations,
         "cold_environments": cold,
         "direct_call_us": direct * 1e6,
         "module_import_ms": import_time * 1000,
-        "configuration_read_ms": read_time * 1000,
         "thread_warm_us": thread_warm * 1e6,
         "thread_warm_overhead_us": (thread_warm - direct) * 1e6,
         "thread_cold_ms": thread_cold * 1000,
         "thread_cold_without_import_ms": (thread_cold - import_time) * 1000,
-        "thread_cold_environment_ms": (thread_cold - environment_only) * 1000,
         "process_warm_us": process_warm * 1e6,
         "process_warm_overhead_us": (process_warm - direct) * 1e6,
         "process_cold_ms": process_cold * 1000,
         "process_cold_without_import_ms": (process_cold - import_time) * 1000,
-        "process_cold_environment_ms": (process_cold - environment_only) * 1000,
     }
     print(json.dumps(results, indent=2))
     print()
@@ -152,15 +138,10 @@ def main() -> None:
     print(f"| warm invoke, process | {process_warm * 1e6:.0f} µs | "
           f"+{results['process_warm_overhead_us']:.0f} µs | at most 2 ms |")
     print(f"| handler module import | {import_time * 1000:.3f} ms | - | - |")
-    print(f"| configuration read after discard | {read_time * 1000:.2f} ms | - | - |")
     print(f"| cold start, thread, minus import | "
           f"{results['thread_cold_without_import_ms']:.2f} ms | - | at most 2 ms |")
-    print(f"| cold start, thread, minus import and configuration read | "
-          f"{results['thread_cold_environment_ms']:.2f} ms | - | at most 2 ms |")
     print(f"| cold start, process, minus import | "
           f"{results['process_cold_without_import_ms']:.1f} ms | - | - |")
-    print(f"| cold start, process, minus import and configuration read | "
-          f"{results['process_cold_environment_ms']:.1f} ms | - | - |")
 
 
 if __name__ == "__main__":

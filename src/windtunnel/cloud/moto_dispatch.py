@@ -39,6 +39,7 @@ class MotoDispatcher:
 
     def __init__(self) -> None:
         self._routes: dict[str, list[_Route]] = {}
+        self._by_host: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
 
     def dispatch(self, request: AwsRequest) -> AwsResponse:
         """Handle ``request`` with moto and return the response AWS would send."""
@@ -54,7 +55,7 @@ class MotoDispatcher:
             body=request.body,
             stream_output=False,
         ))
-        for service, pattern in _url_patterns():
+        for service, pattern in self._candidates(parts.netloc):
             if not pattern.match(clean_url):
                 continue
             for url_pattern, answer in self._service_routes(service):
@@ -72,6 +73,21 @@ class MotoDispatcher:
                                    body=body.encode("utf-8") if isinstance(body, str)
                                    else bytes(body or b""))
         raise ServiceNotEmulated(clean_url)
+
+    def _candidates(self, host: str) -> list[tuple[str, re.Pattern[str]]]:
+        """Return the services whose URL patterns can match URLs on ``host``, in moto's order.
+
+        moto's table has a pattern for every service; checking them all on each request
+        costs more than the request itself for the cheap operations, so the services that
+        matched a host once are remembered for it.
+        """
+        candidates = self._by_host.get(host)
+        if candidates is None:
+            probe = f"https://{host}/"
+            candidates = [(service, pattern) for service, pattern in _url_patterns()
+                          if pattern.match(probe)]
+            self._by_host[host] = candidates
+        return candidates
 
     def _service_routes(self, service: str) -> list[_Route]:
         routes = self._routes.get(service)

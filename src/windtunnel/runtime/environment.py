@@ -77,6 +77,12 @@ class Outcome:
     timed_out: bool = False
 
 
+def _held_lock() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 @dataclass
 class _Job:
     event: bytes
@@ -84,8 +90,11 @@ class _Job:
     invoked_arn: str
     trace_id: str
     client_context: Any
-    done: threading.Event = field(default_factory=threading.Event)
-    handler_started: threading.Event = field(default_factory=threading.Event)
+    # Held until the environment finishes the job. A bare lock is the cheapest way for one
+    # thread to wake another, and warm invocations pay for two such wake-ups.
+    done: threading.Lock = field(default_factory=_held_lock)
+    handler_started: threading.Event | None = None
+    """Set when the handler starts; only a cold environment's caller waits for it."""
     outcome: Outcome | None = None
 
 
@@ -161,14 +170,16 @@ class ExecutionEnvironment:
                client_context: Any = None) -> Outcome:
         """Run one invocation and wait for it, at most the function's timeout."""
         streams.install()
+        transport.install()
         job = _Job(event=event, request_id=request_id, invoked_arn=invoked_arn,
-                   trace_id=_trace_id(), client_context=client_context)
+                   trace_id=_trace_id(), client_context=client_context,
+                   handler_started=None if self.initialized else threading.Event())
         self._jobs.put(job)
-        if not self.initialized:
+        if job.handler_started is not None:
             # The timeout counts from the handler's start; initialization has its own limit.
             job.handler_started.wait(_INIT_TIMEOUT_SECONDS)
         started = time.monotonic()
-        if not job.done.wait(self.config.timeout):
+        if not job.done.acquire(timeout=self.config.timeout):
             self.broken = True
             return _timeout_outcome(self.config, request_id, started)
         assert job.outcome is not None
@@ -185,14 +196,16 @@ class ExecutionEnvironment:
         environ_token = environ._current.set(self.variables)
         transport_token = transport._current_cloud.set(self.cloud)
         space_token = imports._current_space.set(self.modules)
+        session_token = transport.use_own_default_session()
         try:
             while True:
                 job = self._jobs.get()
                 if job is None:
                     return
                 job.outcome = self._run(job)
-                job.done.set()
+                job.done.release()
         finally:
+            transport._environment_session.reset(session_token)
             imports._current_space.reset(space_token)
             transport._current_cloud.reset(transport_token)
             environ._current.reset(environ_token)
@@ -226,7 +239,8 @@ class ExecutionEnvironment:
         log.write(f"START RequestId: {job.request_id} Version: {self.config.version}\n")
 
         self.variables["_X_AMZN_TRACE_ID"] = job.trace_id
-        job.handler_started.set()
+        if job.handler_started is not None:
+            job.handler_started.set()
         started = time.perf_counter()
         payload, function_error = self._call_handler(job, log)
         duration_ms = (time.perf_counter() - started) * 1000

@@ -92,7 +92,8 @@ class LambdaRuntime:
         self._async = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-async")
         self._pending: set[Future[InvocationResult]] = set()
         self._pending_lock = threading.Lock()
-        self._unflushed_logs: list[tuple[str, str, list[dict[str, Any]]]] = []
+        # (log group, log stream, timestamp in milliseconds, log text) per invocation.
+        self._unflushed_logs: list[tuple[str, str, int, str]] = []
         # Configurations by (function as named by the caller, qualifier); a request that
         # changes a function discards its entries.
         self._configs: dict[tuple[str, str | None], FunctionConfig] = {}
@@ -197,7 +198,8 @@ class LambdaRuntime:
         key = (config.function_name, config.version)
         with self._lock:
             pool = self._pools.get(key)
-            if pool is None or pool.config != config:
+            # Configurations are cached, so a new object means a changed configuration.
+            if pool is None or pool.config is not config:
                 if pool is not None:
                     _stop_all(pool)
                 pool = self._pools[key] = _Pool(config)
@@ -293,21 +295,8 @@ class LambdaRuntime:
         return config
 
     def _read_config(self, function: str, qualifier: str | None) -> FunctionConfig:
-        client = self.cloud.client("lambda")
-        request: dict[str, Any] = {"FunctionName": function}
-        if qualifier:
-            request["Qualifier"] = qualifier
-        try:
-            configuration = client.get_function_configuration(**request)
-        except ClientError as error:
-            raise _aws_error(error) from None
+        configuration, reserved = self._stored_configuration(function, qualifier)
         name = configuration["FunctionName"]
-        reserved = None
-        try:
-            reserved = client.get_function_concurrency(FunctionName=name).get(
-                "ReservedConcurrentExecutions")
-        except ClientError:
-            reserved = None
         logging_config = configuration.get("LoggingConfig") or {}
         return FunctionConfig(
             function_name=name,
@@ -326,6 +315,27 @@ class LambdaRuntime:
             log_group_name=logging_config.get("LogGroup") or f"/aws/lambda/{name}",
             reserved_concurrency=reserved,
         )
+
+    def _stored_configuration(self, function: str, qualifier: str | None
+                              ) -> tuple[dict[str, Any], int | None]:
+        """Return what GetFunctionConfiguration returns, and the reserved concurrency.
+
+        Both are read from moto's Lambda model directly, which is what the API operations
+        return, without serializing a request and a response: a cold start pays for it.
+        """
+        from moto.awslambda.models import lambda_backends
+        from werkzeug.exceptions import HTTPException
+
+        backend = lambda_backends[self.cloud.account_id][self.cloud.region]
+        try:
+            function_model = backend.get_function(function, qualifier)
+        except HTTPException as error:
+            code = getattr(error, "error_type", "ResourceNotFoundException")
+            raise AwsError(code, getattr(error, "message", str(error)),
+                           status=error.code or 404) from None
+        reserved = function_model.reserved_concurrency
+        return (function_model.get_configuration(),
+                int(reserved) if reserved not in (None, "") else None)
 
     def _code_path(self, function_name: str) -> Path:
         registered = code_path_of(self.cloud.service_state, function_name)
@@ -356,11 +366,10 @@ class LambdaRuntime:
     # --- logs --------------------------------------------------------------------------
 
     def _queue_log(self, config: FunctionConfig, outcome: Outcome, log_stream: str) -> None:
-        now = int(time.time() * 1000)
-        events = [{"timestamp": now, "message": line}
-                  for line in outcome.log.splitlines() if line]
+        # Split into log events only when written: most invocations' logs are never read.
         with self._lock:
-            self._unflushed_logs.append((config.log_group_name, log_stream, events))
+            self._unflushed_logs.append((config.log_group_name, log_stream,
+                                         int(time.time() * 1000), outcome.log))
 
     def drop_unwritten_logs(self) -> None:
         """Forget logs not yet written to CloudWatch Logs."""
@@ -374,7 +383,9 @@ class LambdaRuntime:
         if not batches:
             return
         client = self.cloud.client("logs")
-        for group, stream, events in batches:
+        for group, stream, timestamp, text in batches:
+            events = [{"timestamp": timestamp, "message": line}
+                      for line in text.splitlines() if line]
             for create, arguments in ((client.create_log_group, {"logGroupName": group}),
                                       (client.create_log_stream,
                                        {"logGroupName": group, "logStreamName": stream})):

@@ -110,12 +110,16 @@ class _Encoder(simplejson.JSONEncoder):
         return super().default(value)
 
 
+# Encoding keeps no state between calls, so one encoder serves every thread.
+_ENCODER = _Encoder()
+
+
 def marshal_response(response: Any) -> bytes:
     """Encode a handler's return value as the runtime does (bytes pass through)."""
     if isinstance(response, bytes):
         return response
     try:
-        encoded: str = _Encoder().encode(response)
+        encoded: str = _ENCODER.encode(response)
         return encoded.encode("utf-8")
     except Exception as error:
         raise HandlerFault("Runtime.MarshalError",

@@ -17,9 +17,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from windtunnel.cloud.pipeline import Cloud
 
-__all__ = ["install", "route_to"]
+__all__ = ["install", "route_to", "use_own_default_session"]
 
 _current_cloud: ContextVar[Cloud | None] = ContextVar("windtunnel_cloud", default=None)
+# The boto3 default session of the current execution environment, created on first use.
+_environment_session: ContextVar[list[Any] | None] = ContextVar("windtunnel_boto3_session",
+                                                                default=None)
 _install_lock = threading.Lock()
 _installed = False
 _UNIQUE_ID = "windtunnel-function-transport"
@@ -34,19 +37,60 @@ def _send(request: Any, **_: Any) -> Any:
     return send_to_cloud(cloud, request)
 
 
+class _DefaultSessionSwitch:
+    """``boto3.DEFAULT_SESSION`` that gives each execution environment a session of its own.
+
+    A botocore session reads environment variables through the ``os.environ`` mapping it
+    was created with, and handlers call ``boto3.client(...)`` on the default session. One
+    session per environment, created inside it, reads the environment's own variables
+    (region, credentials), as each Lambda execution environment is a process of its own.
+    Outside an environment the process's default session is used, as before.
+    """
+
+    def __init__(self, process_session: Any) -> None:
+        self.process_session = process_session
+
+    def _target(self) -> Any:
+        import boto3
+
+        holder = _environment_session.get()
+        if holder is None:
+            if self.process_session is None:
+                self.process_session = boto3.session.Session()
+            return self.process_session
+        if holder[0] is None:
+            holder[0] = boto3.session.Session()
+        return holder[0]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target(), name)
+
+
 def install() -> None:
-    """Register the router for botocore sessions created from now on and the default one."""
+    """Register the router for botocore sessions created from now on and the default one,
+    and give execution environments default sessions of their own."""
     global _installed
     with _install_lock:
+        import boto3
+
+        if not isinstance(boto3.DEFAULT_SESSION, _DefaultSessionSwitch):
+            # Also after user code replaced it with boto3.setup_default_session().
+            if boto3.DEFAULT_SESSION is not None:
+                boto3.DEFAULT_SESSION.events.register("before-send", _send,
+                                                      unique_id=_UNIQUE_ID)
+            boto3.DEFAULT_SESSION = _DefaultSessionSwitch(boto3.DEFAULT_SESSION)
         if _installed:
             return
-        import boto3
         from botocore.handlers import BUILTIN_HANDLERS
 
         BUILTIN_HANDLERS.append(("before-send", _send))
-        if boto3.DEFAULT_SESSION is not None:
-            boto3.DEFAULT_SESSION.events.register("before-send", _send, unique_id=_UNIQUE_ID)
         _installed = True
+
+
+def use_own_default_session() -> Any:
+    """Give this context (an environment's thread) its own boto3 default session; return
+    the token that undoes it."""
+    return _environment_session.set([None])
 
 
 @contextlib.contextmanager

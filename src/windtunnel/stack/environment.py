@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import re
 import threading
@@ -56,6 +57,19 @@ def _known_regions() -> frozenset[str]:
     for partition in session.get_available_partitions():
         regions.update(session.get_available_regions("lambda", partition_name=partition))
     return frozenset(regions)
+
+
+def _exclude_loaded_objects_from_garbage_collection() -> None:
+    """Move every object alive now out of the garbage collector's reach (``gc.freeze``).
+
+    Loading an application leaves a large, long-lived heap: service models, moto's data and
+    the snapshot. Each full collection would scan all of it again, which made the AWS calls
+    of invocations about 1.5 times slower. Objects frozen here stay in memory even if they
+    become garbage later, which for a test process is a small price.
+    https://docs.python.org/3/library/gc.html#gc.freeze
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class Environment:
@@ -113,6 +127,7 @@ class Environment:
                 own_parameters = {key: value for key, value in (parameters or {}).items()
                                   if key in declared}
             stacks.append(self.deploy(template, stack_name=name, parameters=own_parameters))
+        _exclude_loaded_objects_from_garbage_collection()
         return stacks
 
     def deploy(self, template: Template, *, stack_name: str,
