@@ -49,3 +49,5 @@ class AwsResponse:
     status: int
     headers: dict[str, str]
     body: bytes
+    repeated_headers: list[tuple[str, str]] = field(default_factory=list)
+    """Headers sent once per value, beside ``headers`` (several Set-Cookie headers)."""

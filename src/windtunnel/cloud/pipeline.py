@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from botocore.awsrequest import HeadersDict
 
 from windtunnel.cloud import routing
+from windtunnel.cloud.dataplane import DataPlaneHandler
 from windtunnel.cloud.messages import AwsRequest, AwsResponse
 from windtunnel.cloud.moto_corrections import (
     allow_inline_policies_without_version,
@@ -110,6 +111,7 @@ class Cloud:
         self._providers: dict[str, Provider] = {}
         self._side_effects: list[SideEffect] = []
         self._before_dispatch: list[Callable[[AwsRequest], None]] = []
+        self.data_planes: dict[str, DataPlaneHandler] = {}
         self._moto = MotoDispatcher()
         self.add_side_effect(detach_moto_event_source_mappings)
         allow_inline_policies_without_version()
@@ -126,6 +128,10 @@ class Cloud:
     def register(self, provider: Provider) -> None:
         """Answer ``provider.service`` with ``provider`` instead of moto."""
         self._providers[provider.service] = provider
+
+    def register_data_plane(self, plane: str, handler: DataPlaneHandler) -> None:
+        """Serve ``/_aws/{plane}/...`` requests with ``handler`` (``execute-api``, ...)."""
+        self.data_planes[plane] = handler
 
     def add_before_dispatch(self, hook: Callable[[AwsRequest], None]) -> None:
         """Run ``hook`` before every request is dispatched (to flush pending writes)."""

@@ -17,13 +17,15 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from windtunnel.cloud import routing
+from windtunnel.cloud.dataplane import DataPlaneRequest
+from windtunnel.cloud.messages import AwsResponse
 from windtunnel.cloud.protocols import AwsError, render_error
 from windtunnel.constants import DEFAULT_HOST
 
 if TYPE_CHECKING:
     from windtunnel.cloud.pipeline import Cloud
 
-__all__ = ["EndpointServer", "check_port_free"]
+__all__ = ["EndpointApp", "EndpointServer", "check_port_free"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,12 @@ _INTERNAL_PREFIX = "/_aws/"
 _HEALTH_PATH = "/_windtunnel/health"
 # Headers the HTTP server writes itself; copies in a service response would repeat them.
 _SERVER_HEADERS = frozenset({"date", "server", "connection", "transfer-encoding"})
+
+
+class _Response(Response):
+    """A response that adds no Content-Type the service did not send."""
+
+    default_mimetype = None
 
 
 class _RequestHandler(WSGIRequestHandler):
@@ -50,10 +58,11 @@ class EndpointServer:
     def __init__(self, cloud: Cloud, *, port: int, host: str = DEFAULT_HOST) -> None:
         """Bind the socket; raise OSError when the port is taken."""
         self.cloud = cloud
+        self.app = EndpointApp(cloud)
         check_port_free(host, port)
         try:
             self._server: BaseWSGIServer = make_server(
-                host, port, self._wsgi, threaded=True, request_handler=_RequestHandler)
+                host, port, self.app, threaded=True, request_handler=_RequestHandler)
         except SystemExit:
             # Werkzeug exits the process when the port is taken between the check above
             # and its own bind; report it as the bind error it is.
@@ -110,6 +119,21 @@ class EndpointServer:
     def __exit__(self, *_: object) -> None:
         self.stop()
 
+
+class EndpointApp:
+    """The WSGI application behind the endpoint: AWS API requests and data planes.
+
+    :class:`EndpointServer` serves it on a socket; the Stack API's HTTP client calls it
+    in process through a WSGI transport, with the same answers.
+    """
+
+    def __init__(self, cloud: Cloud) -> None:
+        self.cloud = cloud
+
+    def __call__(self, environ: dict[str, Any],
+                 start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return self._wsgi(environ, start_response)
+
     def _wsgi(self, environ: dict[str, Any],
               start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
@@ -119,17 +143,29 @@ class EndpointServer:
                     response.status_code, (time.perf_counter() - started) * 1000)
         return response(environ, start_response)
 
+    def _answer_data_plane(self, request: Request, body: bytes) -> AwsResponse:
+        plane, plane_request = _plane_request(request, body)
+        handler = self.cloud.data_planes.get(plane)
+        if handler is None:
+            return render_error("execute-api", AwsError(
+                "NotImplemented", f"windtunnel does not serve the {plane} data plane yet.",
+                status=501, sender_fault=False))
+        try:
+            return handler(plane_request)
+        except Exception:
+            logger.exception("internal error in the %s data plane for %s %s", plane,
+                             request.method, request.path)
+            return render_error("execute-api", AwsError(
+                "InternalFailure", "windtunnel failed to process the request; run with "
+                "--debug to see the traceback.", status=500, sender_fault=False))
+
     def _answer(self, request: Request) -> Response:
         if request.path == _HEALTH_PATH:
             return Response(json.dumps({"status": "running"}), 200,
                             content_type="application/json")
         body = request.get_data()
         if request.path.startswith(_INTERNAL_PREFIX):
-            plane = request.path[len(_INTERNAL_PREFIX):].split("/", 1)[0]
-            error = AwsError("NotImplemented",
-                             f"windtunnel does not serve the {plane} data plane yet.",
-                             status=501, sender_fault=False)
-            answer = render_error("execute-api", error)
+            answer = self._answer_data_plane(request, body)
         else:
             headers = HeadersDict()
             for key, value in request.headers.items():
@@ -146,7 +182,18 @@ class EndpointServer:
                     "--debug to see the traceback.", status=500, sender_fault=False))
         headers = [(key, value) for key, value in answer.headers.items()
                    if key.lower() not in _SERVER_HEADERS]
-        return Response(answer.body, answer.status, headers=headers)
+        headers.extend(answer.repeated_headers)
+        return _Response(answer.body, answer.status, headers=headers)
+
+
+
+def _plane_request(request: Request, body: bytes) -> tuple[str, DataPlaneRequest]:
+    plane, _, rest = request.path[len(_INTERNAL_PREFIX):].partition("/")
+    raw_query = request.query_string.decode("latin-1")
+    headers = tuple((key, value) for key, value in request.headers.items())
+    return plane, DataPlaneRequest(method=request.method, path="/" + rest,
+                                   raw_query=raw_query, headers=headers, body=body,
+                                   source_ip=request.remote_addr or "127.0.0.1")
 
 
 def _operation(request: Request) -> str:

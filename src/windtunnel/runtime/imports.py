@@ -101,13 +101,16 @@ class ModuleSpace:
     def _stash_shadowed_modules(self) -> dict[str, ModuleType]:
         """Take out modules of the same names as ours, so that ours get imported."""
         top_level = self._top_level_names()
+        # Decide for every module before removing any: a namespace package recomputes its
+        # path from its parent, which must still be in sys.modules when it is looked at.
+        names = [name for name, module in list(sys.modules.items())
+                 if name.split(".", 1)[0] in top_level and module is not None
+                 and not self.owns(module)]
         shadowed: dict[str, ModuleType] = {}
-        for name in list(sys.modules):
-            if name.split(".", 1)[0] in top_level:
-                module = sys.modules.get(name)
-                if module is not None and not self.owns(module) and \
-                        getattr(module, "__file__", None) is not None:
-                    shadowed[name] = sys.modules.pop(name)
+        for name in names:
+            module = sys.modules.pop(name, None)
+            if module is not None:
+                shadowed[name] = module
         return shadowed
 
 

@@ -21,6 +21,7 @@ from windtunnel.deploy.model import DeployedStack
 from windtunnel.deploy.outputs import localize_endpoints
 from windtunnel.errors import TemplateError, WindtunnelError
 from windtunnel.runtime.functions import Isolation, LambdaRuntime
+from windtunnel.services.apigateway.dataplane import ExecuteApiPlane
 from windtunnel.services.awslambda.provider import LambdaProvider
 from windtunnel.services.cloudformation.models import StackRegistry
 from windtunnel.services.cloudformation.provider import CloudFormationProvider
@@ -99,6 +100,8 @@ class Environment:
         self.cloud.add_side_effect(lambda_provider.after_request)
         self.cloud.add_before_dispatch(self._flush_logs_before_reading)
         set_lambda_invoker(self._invoke_asynchronously)
+        self.cloud.register_data_plane(ExecuteApiPlane.plane,
+                                       ExecuteApiPlane(self.cloud, self.functions))
         self.deployer = Deployer(self.cloud, self.registry, load_nested=self._load_nested,
                                  strict=strict)
         self._snapshot: BackendSnapshot | None = None

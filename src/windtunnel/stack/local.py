@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from windtunnel.cloud.protocols import AwsError
-from windtunnel.cloud.server import EndpointServer
+from windtunnel.cloud.server import EndpointApp, EndpointServer
 from windtunnel.deploy.model import DeployedStack
 from windtunnel.errors import WindtunnelError
 from windtunnel.runtime.functions import Isolation
@@ -16,6 +18,9 @@ from windtunnel.runtime.result import InvocationResult
 from windtunnel.stack.environment import Environment
 
 __all__ = ["EmulatedStack", "InvocationError", "Stack"]
+
+
+_API_TYPES = ("AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api")
 
 
 class InvocationError(WindtunnelError):
@@ -67,6 +72,7 @@ class EmulatedStack:
         self.environment = environment
         self.deployed = stack
         self._server: EndpointServer | None = None
+        self._http: httpx.Client | None = None
 
     @property
     def name(self) -> str:
@@ -89,6 +95,69 @@ class EmulatedStack:
     def resource(self, service: str, region: str | None = None) -> Any:
         """Return a boto3 resource bound to the emulation, with administrator credentials."""
         return self.environment.cloud.resource(service, region)
+
+    @property
+    def http(self) -> httpx.Client:
+        """An HTTP client for the stack's API (REST or HTTP API), in process.
+
+        Paths are relative to the API's stage: ``stack.http.post("/u1/items", json=...)``.
+        With several APIs in the stack, use :meth:`http_client`.
+        """
+        if self._http is None:
+            self._http = self.http_client()
+        return self._http
+
+    def http_client(self, api: str | None = None, *, stage: str | None = None
+                    ) -> httpx.Client:
+        """Return an HTTP client for one API of the stack, by logical ID, and stage.
+
+        Requests go through the same API Gateway emulation as requests to the endpoint's
+        ``/_aws/execute-api/...`` URLs, without a socket.
+        """
+        api_id, api_stage = self._api(api, stage)
+        base = f"{self.environment.cloud.endpoint_url}/_aws/execute-api/{api_id}"
+        if api_stage and api_stage != "$default":
+            base += f"/{api_stage}"
+        transport = httpx.WSGITransport(app=EndpointApp(self.environment.cloud))
+        return httpx.Client(transport=transport, base_url=base)
+
+    def _api(self, api: str | None, stage: str | None) -> tuple[str, str | None]:
+        resources = self.deployed.resources
+        apis = [resource for resource in resources.values()
+                if resource.resource_type in _API_TYPES]
+        if api is not None:
+            apis = [resource for resource in apis if resource.logical_id == api]
+        if len(apis) != 1:
+            names = ", ".join(resource.logical_id for resource in apis) or "none"
+            if api is not None and not apis:
+                names = ", ".join(resource.logical_id for resource in resources.values()
+                                  if resource.resource_type in _API_TYPES) or "none"
+                raise WindtunnelError(f"stack {self.name} has no API {api!r} (APIs: {names})")
+            raise WindtunnelError(
+                f"stack {self.name} has {len(apis)} APIs ({names}); choose one with "
+                f"stack.http_client(api=LOGICAL_ID)")
+        chosen = apis[0]
+        if stage is not None:
+            return chosen.physical_id, stage
+        return chosen.physical_id, self._stage_of(chosen.physical_id, chosen.resource_type)
+
+    def _stage_of(self, api_id: str, resource_type: str) -> str | None:
+        stages = []
+        for resource in self.deployed.resources.values():
+            properties = resource.properties
+            if resource.resource_type == "AWS::ApiGateway::Stage" and \
+                    properties.get("RestApiId") == api_id:
+                stages.append(str(properties.get("StageName")))
+            elif resource.resource_type == "AWS::ApiGateway::Deployment" and \
+                    properties.get("RestApiId") == api_id and properties.get("StageName"):
+                stages.append(str(properties["StageName"]))
+            elif resource.resource_type == "AWS::ApiGatewayV2::Stage" and \
+                    properties.get("ApiId") == api_id:
+                stages.append(str(properties.get("StageName")))
+        if resource_type == "AWS::ApiGatewayV2::Api":
+            # An HTTP API's $default stage serves at the root of the URL.
+            return "$default" if "$default" in stages or not stages else stages[0]
+        return stages[0] if stages else None
 
     def function_name(self, function: str) -> str:
         """Return the deployed name of a function given by logical ID, Framework key or name.
@@ -158,6 +227,9 @@ class EmulatedStack:
 
     def close(self) -> None:
         """Stop serving, if :meth:`serve` was called, and stop the execution environments."""
+        if self._http is not None:
+            self._http.close()
+            self._http = None
         if self._server is not None:
             self._server.stop()
             self._server = None

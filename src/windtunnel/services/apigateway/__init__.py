@@ -1,0 +1,1 @@
+"""API Gateway's data plane: requests to REST and HTTP APIs, answered as AWS answers them."""

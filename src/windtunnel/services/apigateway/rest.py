@@ -1,0 +1,482 @@
+"""Requests to REST APIs (API Gateway v1): stage and route selection, Lambda proxy integration.
+
+A request reaches a REST API at ``/{stage}/{resource path}``. The stage selects the
+deployment and its stage variables, and the path and method select a resource's method.
+An ``AWS_PROXY`` integration sends the request to a Lambda function as a payload format
+1.0 event and turns the function's result into the HTTP response:
+https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html
+
+Limitations:
+    Only ``AWS_PROXY`` (Lambda proxy) integrations run; ``AWS``, ``HTTP``, ``HTTP_PROXY``
+    and ``MOCK`` integrations return a windtunnel error (500). Authorizers, API keys,
+    request validators, custom gateway responses, resource policies and throttling are
+    not applied. A stage serves the API's current resources, not the snapshot that its
+    deployment took. Set-Cookie response headers beyond the first are dropped.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from windtunnel.cloud.dataplane import DataPlaneRequest
+from windtunnel.cloud.messages import AwsResponse
+from windtunnel.cloud.protocols import AwsError
+from windtunnel.services.apigateway.rest_checks import check_method_requirements
+
+if TYPE_CHECKING:
+    from windtunnel.cloud.pipeline import Cloud
+    from windtunnel.runtime.functions import LambdaRuntime
+
+__all__ = ["handle_rest_api"]
+
+logger = logging.getLogger(__name__)
+
+# The keys that a Lambda proxy response may contain. Any other key makes the response
+# malformed, and API Gateway returns 502.
+_PROXY_RESPONSE_KEYS = frozenset(
+    {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
+
+# Ranks of a resource path part, most specific first: a literal part beats a path
+# parameter, which beats a greedy path variable.
+_LITERAL, _PARAMETER, _GREEDY = 0, 1, 2
+
+_STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_.\-]+)\}")
+
+
+@dataclass(frozen=True)
+class _Route:
+    """The resource and method that a request selected, with its path parameters."""
+
+    resource: Any
+    """moto's ``Resource``."""
+    resource_path: str
+    method: Any
+    """moto's ``Method``: the ``resource_methods`` entry for the request's method or ANY."""
+    path_parameters: dict[str, str]
+
+
+def handle_rest_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
+                    request: DataPlaneRequest, path: str) -> AwsResponse:
+    """Route a request to a REST API and return its response.
+
+    ``path`` is ``/{stage}/{resource path}``, as in ``/dev/u1/items``.
+    """
+    from moto.apigateway.models import apigateway_backends
+
+    request_id = str(uuid.uuid4())
+    extended_request_id = _extended_request_id()
+    api = apigateway_backends[cloud.account_id][cloud.region].apis[api_id]
+
+    stage_name, _, rest = path.lstrip("/").partition("/")
+    stage = api.stages.get(stage_name) if stage_name else None
+    if stage is None:
+        # A stage that does not exist returns 403 Forbidden:
+        # https://repost.aws/knowledge-center/api-gateway-troubleshoot-403-forbidden
+        return _gateway_error(403, "ForbiddenException", "Forbidden", request_id,
+                              extended_request_id)
+    resource_path = "/" + rest
+
+    route = _select_route(api, request.method, resource_path)
+    if route is None:
+        return _gateway_error(403, "MissingAuthenticationTokenException",
+                              "Missing Authentication Token", request_id,
+                              extended_request_id)
+
+    rejection = check_method_requirements(api, route.method, request, route.path_parameters)
+    if rejection is not None:
+        return _gateway_error(rejection.status, rejection.error_type, rejection.message,
+                              request_id, extended_request_id)
+
+    integration = route.method.method_integration
+    integration_type = getattr(integration, "integration_type", None)
+    if integration_type != "AWS_PROXY":
+        # NOTE: only Lambda proxy integrations are emulated. AWS, HTTP, HTTP_PROXY and
+        # MOCK integrations and their mapping templates return this error instead.
+        message = (f"windtunnel does not emulate REST API integrations of type "
+                   f"{integration_type}; {request.method} {route.resource_path} needs an "
+                   f"AWS_PROXY (Lambda proxy) integration to run locally.")
+        return _json_response(500, {"message": message}, request_id, extended_request_id,
+                              error_type="InternalServerErrorException")
+
+    variables = dict(stage.variables or {})
+    event = _proxy_event(cloud, api, api_id, stage_name, variables, route, request,
+                         resource_path, request_id, extended_request_id)
+    function_arn, qualifier = _function_of(str(integration.uri), variables)
+    try:
+        result = functions.invoke(function_arn, json.dumps(event).encode(),
+                                  qualifier=qualifier)
+    except AwsError as error:
+        # A function that cannot be invoked (not found, say) is an invalid API
+        # configuration: API_CONFIGURATION_ERROR, 500, in
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
+        logger.warning("REST API %s could not invoke %s: %s", api_id, function_arn, error)
+        return _internal_server_error(500, request_id, extended_request_id)
+
+    if result.function_error is not None:
+        logger.info("REST API %s: function %s failed (%s); returning 502", api_id,
+                    result.function_name, result.function_error)
+        return _internal_server_error(502, request_id, extended_request_id)
+    try:
+        payload = result.payload
+    except ValueError:
+        payload = None
+    response = _proxy_response(payload, request, api, request_id, extended_request_id)
+    if response is None:
+        # The reason goes to API Gateway's execution log only, never to the client.
+        logger.info("REST API %s: malformed Lambda proxy response from %s; returning 502",
+                    api_id, result.function_name)
+        return _internal_server_error(502, request_id, extended_request_id)
+    return response
+
+
+# --- route selection -------------------------------------------------------------------
+
+def _select_route(api: Any, http_method: str, resource_path: str) -> _Route | None:
+    """Select the most specific resource for the path, then its method or ANY.
+
+    Parts are compared from the left: a literal part beats ``{param}``, which beats
+    ``{proxy+}``. The resource is chosen before the method, so a request whose method the
+    most specific resource lacks returns Missing Authentication Token even when a greedy
+    resource has ANY.
+
+    NOTE: a matching resource without methods (an intermediate path part) is never
+    skipped for a greedy resource here. Whether AWS skips it is unverified.
+    """
+    request_parts = [part for part in resource_path.split("/") if part]
+    best: tuple[tuple[int, ...], Any, str, dict[str, str]] | None = None
+    for resource in api.resources.values():
+        template = str(resource.get_path())
+        matched = _match(template, request_parts)
+        if matched is None:
+            continue
+        rank, parameters = matched
+        if best is None or rank < best[0]:
+            best = (rank, resource, template, parameters)
+    if best is None:
+        return None
+
+    _, resource, template, parameters = best
+    methods = resource.resource_methods or {}
+    method = methods.get(http_method.upper()) or methods.get("ANY")
+    if method is None:
+        return None
+    return _Route(resource, template, method, parameters)
+
+
+def _match(template: str, request_parts: list[str]
+           ) -> tuple[tuple[int, ...], dict[str, str]] | None:
+    """Match a resource path template against the request's path parts."""
+    template_parts = [part for part in template.split("/") if part]
+    rank: list[int] = []
+    parameters: dict[str, str] = {}
+    for index, part in enumerate(template_parts):
+        if part.startswith("{") and part.endswith("+}"):
+            # A greedy path variable is the last part and takes one or more parts.
+            if index != len(template_parts) - 1 or index >= len(request_parts):
+                return None
+            parameters[part[1:-2]] = "/".join(request_parts[index:])
+            rank.append(_GREEDY)
+            return tuple(rank), parameters
+        if index >= len(request_parts):
+            return None
+        if part.startswith("{") and part.endswith("}"):
+            parameters[part[1:-1]] = request_parts[index]
+            rank.append(_PARAMETER)
+        elif part == request_parts[index]:
+            rank.append(_LITERAL)
+        else:
+            return None
+    if len(template_parts) != len(request_parts):
+        return None
+    return tuple(rank), parameters
+
+
+# --- the payload format 1.0 event ------------------------------------------------------
+
+def _proxy_event(cloud: Cloud, api: Any, api_id: str, stage_name: str,
+                 variables: dict[str, str], route: _Route, request: DataPlaneRequest,
+                 resource_path: str, request_id: str,
+                 extended_request_id: str) -> dict[str, Any]:
+    """Build the Lambda proxy event (payload format 1.0) for one request."""
+    headers, multi_value_headers = _event_headers(request)
+    query, multi_value_query = _query_parameters(request.raw_query)
+    body, is_base64_encoded = _event_body(request, api)
+    now = time.time()
+    domain_name = f"{api_id}.execute-api.{cloud.region}.amazonaws.com"
+    return {
+        "resource": route.resource_path,
+        "path": resource_path,
+        "httpMethod": request.method.upper(),
+        "headers": headers or None,
+        "multiValueHeaders": multi_value_headers or None,
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": multi_value_query or None,
+        "pathParameters": route.path_parameters or None,
+        "stageVariables": variables or None,
+        "requestContext": {
+            "resourceId": route.resource.id,
+            "resourcePath": route.resource_path,
+            "httpMethod": request.method.upper(),
+            "extendedRequestId": extended_request_id,
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "path": f"/{stage_name}{resource_path}",
+            "accountId": cloud.account_id,
+            "protocol": "HTTP/1.1",
+            "stage": stage_name,
+            # NOTE: the domain is the one AWS would give the API, not the local endpoint
+            # that the client called. The Host header keeps what the client sent.
+            "domainPrefix": api_id,
+            "requestTimeEpoch": int(now * 1000),
+            "requestId": request_id,
+            "identity": _identity(request),
+            "domainName": domain_name,
+            "apiId": api_id,
+        },
+        "body": body,
+        "isBase64Encoded": is_base64_encoded,
+    }
+
+
+def _event_headers(request: DataPlaneRequest
+                   ) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Return ``headers`` (the last value of each header) and ``multiValueHeaders``."""
+    names: dict[str, str] = {}
+    multi_value: dict[str, list[str]] = {}
+    for name, value in request.headers:
+        # Repeated headers that differ only in case are one header, named by the first
+        # spelling.
+        key = names.setdefault(name.lower(), name)
+        multi_value.setdefault(key, []).append(value)
+    # NOTE: AWS also adds CloudFront-* and X-Forwarded-* headers and X-Amzn-Trace-Id,
+    # which are not added here.
+    single = {name: values[-1] for name, values in multi_value.items()}
+    return single, multi_value
+
+
+def _query_parameters(raw_query: str) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Return ``queryStringParameters`` (last value wins) and the multi-value map."""
+    multi_value: dict[str, list[str]] = {}
+    for name, value in parse_qsl(raw_query, keep_blank_values=True):
+        multi_value.setdefault(name, []).append(value)
+    single = {name: values[-1] for name, values in multi_value.items()}
+    return single, multi_value
+
+
+def _event_body(request: DataPlaneRequest, api: Any) -> tuple[str | None, bool]:
+    """Return the event's ``body`` and ``isBase64Encoded``.
+
+    A body whose Content-Type is one of the API's binary media types is base64-encoded.
+    Any other body is passed as text, and an empty body as null.
+    """
+    if not request.body:
+        return None, False
+    if _is_binary(request.header("Content-Type"), api):
+        return base64.b64encode(request.body).decode("ascii"), True
+    # NOTE: a text body that is not valid UTF-8 has its invalid bytes replaced here; AWS's
+    # handling of such bodies is not documented.
+    return request.body.decode("utf-8", errors="replace"), False
+
+
+def _identity(request: DataPlaneRequest) -> dict[str, Any]:
+    """Return ``requestContext.identity`` for an unauthenticated caller."""
+    return {
+        "cognitoIdentityPoolId": None,
+        "accountId": None,
+        "cognitoIdentityId": None,
+        "caller": None,
+        "sourceIp": request.source_ip,
+        "principalOrgId": None,
+        "accessKey": None,
+        "cognitoAuthenticationType": None,
+        "cognitoAuthenticationProvider": None,
+        "userArn": None,
+        "userAgent": request.header("User-Agent"),
+        "user": None,
+    }
+
+
+def _is_binary(media_type: str | None, api: Any) -> bool:
+    """Tell whether a media type matches one of the API's binary media types."""
+    if not media_type:
+        return False
+    media_type = media_type.split(";", 1)[0].strip().lower()
+    kind, _, subtype = media_type.partition("/")
+    for entry in getattr(api, "binaryMediaTypes", None) or []:
+        # A media type in a patch path is written with "/" escaped as "~1".
+        pattern = str(entry).replace("~1", "/").lower()
+        pattern_kind, _, pattern_subtype = pattern.partition("/")
+        if pattern_kind in ("*", kind) and pattern_subtype in ("*", subtype):
+            return True
+    return False
+
+
+def _function_of(uri: str, variables: dict[str, str]) -> tuple[str, str | None]:
+    """Return the function ARN and qualifier that a Lambda integration URI names.
+
+    The URI has the form ``arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/
+    {function ARN}/invocations``, and may refer to stage variables.
+    """
+    uri = _STAGE_VARIABLE.sub(lambda match: variables.get(match.group(1), ""), uri)
+    function = uri.split("/functions/", 1)[-1]
+    function = function.removesuffix("/invocations")
+    name_and_qualifier = function.split(":function:", 1)
+    if len(name_and_qualifier) == 2 and ":" in name_and_qualifier[1]:
+        name, qualifier = name_and_qualifier[1].split(":", 1)
+        return f"{name_and_qualifier[0]}:function:{name}", qualifier
+    return function, None
+
+
+# --- the proxy response ----------------------------------------------------------------
+
+def _proxy_response(payload: Any, request: DataPlaneRequest, api: Any, request_id: str,
+                    extended_request_id: str) -> AwsResponse | None:
+    """Turn a Lambda proxy response into the HTTP response, or None if it is malformed.
+
+    The rules follow AWS's behavior recorded in LocalStack's AWS-validated snapshot
+    ``test_aws_proxy_response_payload_format_validation``. A non-object, an empty object,
+    an unknown key, a non-numeric status code or non-list multi-value headers are
+    malformed. A status code written as a string of digits and ``headers: null`` are
+    accepted, and a missing status code means 200.
+    """
+    if not isinstance(payload, dict) or not payload or set(payload) - _PROXY_RESPONSE_KEYS:
+        return None
+    status = _status_code(payload.get("statusCode", 200))
+    if status is None:
+        return None
+    merged = _merge_headers(payload.get("headers"), payload.get("multiValueHeaders"))
+    if merged is None:
+        return None
+
+    body = payload.get("body")
+    if body is None:
+        content = b""
+    elif isinstance(body, str):
+        content = body.encode("utf-8")
+    else:
+        return None
+    is_base64_encoded = payload.get("isBase64Encoded", False)
+    if not isinstance(is_base64_encoded, bool):
+        return None
+    if is_base64_encoded and _is_binary(_first_accept(request), api):
+        # API Gateway decodes a base64 body when the first media type of the request's
+        # Accept header is a binary media type of the API; otherwise the client gets
+        # the base64 text:
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings.html
+        try:
+            content = base64.b64decode(content, validate=True)
+        except binascii.Error:
+            return None
+
+    headers: dict[str, str] = {}
+    for name, values in merged.items():
+        if name.lower() == "set-cookie":
+            # NOTE: only the first Set-Cookie header is returned, because AwsResponse
+            # keeps one value per header name.
+            headers[name] = values[0]
+        else:
+            headers[name] = ", ".join(values)
+    if not any(name.lower() == "content-type" for name in headers):
+        headers["Content-Type"] = "application/json"
+    headers.update(_request_id_headers(request_id, extended_request_id))
+    return AwsResponse(status, headers, content)
+
+
+def _status_code(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+def _merge_headers(headers: Any, multi_value_headers: Any) -> dict[str, list[str]] | None:
+    """Merge ``headers`` and ``multiValueHeaders``, or return None if either is malformed.
+
+    A header named in both keeps only its ``multiValueHeaders`` values, as
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html
+    states.
+    """
+    merged: dict[str, list[str]] = {}
+    if headers is not None:
+        if not isinstance(headers, dict):
+            return None
+        for name, value in headers.items():
+            text = _header_text(value)
+            if text is None:
+                return None
+            merged[str(name)] = [text]
+    if multi_value_headers is not None:
+        if not isinstance(multi_value_headers, dict):
+            return None
+        for name, values in multi_value_headers.items():
+            if not isinstance(values, list):
+                return None
+            texts = [_header_text(value) for value in values]
+            if any(text is None for text in texts):
+                return None
+            merged[str(name)] = [text for text in texts if text is not None]
+    return merged
+
+
+def _header_text(value: Any) -> str | None:
+    """Render a header value as API Gateway does, None for a value it rejects."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    return None
+
+
+def _first_accept(request: DataPlaneRequest) -> str | None:
+    accept = request.header("Accept")
+    if not accept:
+        return None
+    return accept.split(",", 1)[0]
+
+
+# --- errors ----------------------------------------------------------------------------
+
+def _gateway_error(status: int, error_type: str, message: str, request_id: str,
+                   extended_request_id: str) -> AwsResponse:
+    """Return a default gateway response: ``{"message": ...}`` and ``x-amzn-ErrorType``.
+
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
+    """
+    return _json_response(status, {"message": message}, request_id, extended_request_id,
+                          error_type=error_type, separators=(",", ":"))
+
+
+def _internal_server_error(status: int, request_id: str,
+                           extended_request_id: str) -> AwsResponse:
+    """Return the error for a failed or misconfigured Lambda integration (500 or 502)."""
+    return _json_response(status, {"message": "Internal server error"}, request_id,
+                          extended_request_id, error_type="InternalServerErrorException")
+
+
+def _json_response(status: int, body: dict[str, Any], request_id: str,
+                   extended_request_id: str, *, error_type: str,
+                   separators: tuple[str, str] = (", ", ": ")) -> AwsResponse:
+    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": error_type}
+    headers.update(_request_id_headers(request_id, extended_request_id))
+    return AwsResponse(status, headers, json.dumps(body, separators=separators).encode())
+
+
+def _request_id_headers(request_id: str, extended_request_id: str) -> dict[str, str]:
+    return {"x-amzn-RequestId": request_id, "x-amz-apigw-id": extended_request_id}
+
+
+def _extended_request_id() -> str:
+    """Return an ID shaped like API Gateway's extended request ID (``x-amz-apigw-id``)."""
+    return base64.b64encode(secrets.token_bytes(10)).decode("ascii")
