@@ -209,3 +209,21 @@ Resources:
 
         assert response["FailedEntryCount"] == 0
         assert [result.payload for result in stack.invocations] == [{"id": 7}]
+
+
+def test_stack_clock_and_settle(tmp_path: Path) -> None:
+    """The stack's clock runs scheduled work on advance; settle runs what is due now."""
+    (tmp_path / "template.yaml").write_text("Resources:\n  Queue: {Type: AWS::SQS::Queue}\n")
+    ran: list[str] = []
+
+    with Stack.local(tmp_path) as stack:
+        start = stack.clock.now()
+        stack.clock.schedule(0, lambda: ran.append("now"))
+        stack.clock.schedule(300, lambda: ran.append("in five minutes"))
+        stack.settle()
+        after_settle = list(ran)
+        stack.clock.advance(300)
+
+    assert after_settle == ["now"]
+    assert ran == ["now", "in five minutes"]
+    assert (stack.clock.now() - start).total_seconds() == 300

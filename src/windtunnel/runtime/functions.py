@@ -176,6 +176,11 @@ class LambdaRuntime:
             listener(result)
         return result
 
+    def has_pending(self) -> bool:
+        """Tell whether an asynchronous invocation is still running."""
+        with self._pending_lock:
+            return bool(self._pending)
+
     def settle(self, timeout: float = 30.0) -> None:
         """Wait until every asynchronous invocation started so far has finished."""
         while True:

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+from windtunnel.clock import VirtualClock
 from windtunnel.cloud.messages import AwsRequest
 from windtunnel.cloud.moto_corrections import set_lambda_invoker
 from windtunnel.cloud.pipeline import Cloud
@@ -93,6 +94,7 @@ class Environment:
         self._endpoint_served = endpoint_url is not None
         self._server: EndpointServer | None = None
         self._server_lock = threading.Lock()
+        self.clock = VirtualClock()
         self.functions = LambdaRuntime(self.cloud, isolation=isolation,
                                        endpoint=self._serve_for_functions)
         lambda_provider = LambdaProvider(self.functions)

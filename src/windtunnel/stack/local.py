@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from windtunnel.clock import VirtualClock
 from windtunnel.cloud.protocols import AwsError
 from windtunnel.cloud.server import EndpointApp, EndpointServer
 from windtunnel.deploy.model import DeployedStack
@@ -206,9 +207,21 @@ class EmulatedStack:
         """The invocations since the stack was loaded or last reset, oldest first."""
         return list(self.environment.functions.invocations)
 
+    @property
+    def clock(self) -> VirtualClock:
+        """The stack's virtual clock: ``stack.clock.advance(300)`` runs what falls due."""
+        return self.environment.clock
+
     def settle(self, timeout: float = 30.0) -> None:
-        """Wait until every asynchronous invocation started so far has finished."""
-        self.environment.functions.settle(timeout)
+        """Run the work that is due now and wait for every asynchronous invocation.
+
+        Repeats until nothing is left, since an invocation may schedule more work.
+        """
+        functions = self.environment.functions
+        while True:
+            functions.settle(timeout)
+            if self.environment.clock.run_due() == 0 and not functions.has_pending():
+                return
 
     def reset(self) -> None:
         """Restore every service to its state right after the deployment."""
