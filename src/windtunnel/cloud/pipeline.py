@@ -159,6 +159,8 @@ class Cloud:
             access_key=signature.access_key,
             operation=routing.operation_of(headers, body, url),
         )
+        if request.operation is None:
+            request.operation = _rest_operation(request)
         return self.handle(request)
 
     def handle(self, request: AwsRequest) -> AwsResponse:
@@ -255,6 +257,21 @@ class Cloud:
     def restore(self, snapshot: BackendSnapshot) -> None:
         """Put every service back to the state of ``snapshot``."""
         restore_backends(snapshot, self.service_state)
+
+
+def _rest_operation(request: AwsRequest) -> str | None:
+    """Name the operation of a REST-JSON request (Lambda, API Gateway, AppSync...)."""
+    from windtunnel.cloud.protocols import protocol_of, service_model
+
+    # S3 (rest-xml) tells operations apart by virtual-host buckets, headers and query
+    # values, which URI templates alone would misname; it is left unnamed.
+    if protocol_of(request.service) != "rest-json":
+        return None
+    try:
+        model = service_model(request.service)
+    except Exception:  # noqa: BLE001 - an unknown service has no operation names
+        return None
+    return routing.rest_operation_of(model, request.method, request.url)
 
 
 def _text_headers(headers: Any) -> HeadersDict:

@@ -9,12 +9,14 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-signing-elements
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-__all__ = ["Signature", "canonical_url", "operation_of", "read_signature"]
+__all__ = ["Signature", "canonical_url", "operation_of", "read_signature",
+           "rest_operation_of"]
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
 _AWS_HOST = re.compile(r"(^|\.)amazonaws\.com(\.cn)?$|\.api\.aws$")
@@ -98,3 +100,45 @@ def operation_of(headers: Any, body: bytes, url: str) -> str | None:
         if action:
             return action[0]
     return None
+
+
+_URI_LABEL = re.compile(r"\{([^}]+)\}")
+
+
+def rest_operation_of(service_model: Any, method: str, url: str) -> str | None:
+    """Return the operation of a REST-protocol request, matched by method and URI template.
+
+    Templates come from botocore's service model (``requestUri``); a template with fewer
+    variable parts wins over a more general one, as a literal path segment is more
+    specific than a label. Query keys that a template names must be in the request.
+    """
+    parts = urlsplit(url)
+    query_keys = set(parse_qs(parts.query, keep_blank_values=True))
+    for operation, pattern, template_method, required_keys in _rest_routes(service_model):
+        if template_method == method and pattern.match(parts.path or "/") and \
+                required_keys <= query_keys:
+            return operation
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _rest_routes(service_model: Any) -> list[tuple[str, re.Pattern[str], str, set[str]]]:
+    routes = []
+    for name in service_model.operation_names:
+        http = service_model.operation_model(name).http
+        template, _, template_query = str(http.get("requestUri", "/")).partition("?")
+        required_keys = {pair.split("=", 1)[0] for pair in template_query.split("&") if pair}
+        regex = ""
+        position = 0
+        for label in _URI_LABEL.finditer(template):
+            regex += re.escape(template[position:label.start()])
+            # "{Key+}" spans several path segments; "{Name}" one.
+            regex += "(.+)" if label.group(1).endswith("+") else "([^/]+)"
+            position = label.end()
+        regex += re.escape(template[position:])
+        pattern = re.compile(f"^{regex.rstrip('/')}/?$")
+        specificity = (len(required_keys), -len(_URI_LABEL.findall(template)), len(template))
+        routes.append((specificity, name, pattern, str(http.get("method", "GET")),
+                       required_keys))
+    routes.sort(key=lambda route: route[0], reverse=True)
+    return [(name, pattern, method, keys) for _, name, pattern, method, keys in routes]

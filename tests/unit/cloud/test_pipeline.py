@@ -130,3 +130,23 @@ def test_plain_boto3_is_not_intercepted(cloud: Cloud) -> None:
     responses = client.meta.events.emit("before-send.sqs.ListQueues", request=None)
 
     assert [response for _handler, response in responses if response is not None] == []
+
+
+def test_rest_json_operations_are_named(cloud: Cloud) -> None:
+    """Calls of REST-JSON services are recorded with their operation names.
+
+    The names match the operations of the Lambda and API Gateway API references.
+    """
+    awslambda = cloud.client("lambda")
+    apigateway = cloud.client("apigateway")
+    awslambda.list_functions()
+    api = apigateway.create_rest_api(name="named")["id"]
+    apigateway.get_resources(restApiId=api)
+    with pytest.raises(ClientError):
+        awslambda.get_function_configuration(FunctionName="missing")
+
+    operations = [(record.service, record.operation) for record in cloud.calls]
+
+    assert operations == [("lambda", "ListFunctions"), ("apigateway", "CreateRestApi"),
+                          ("apigateway", "GetResources"),
+                          ("lambda", "GetFunctionConfiguration")]
