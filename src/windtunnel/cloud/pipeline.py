@@ -269,7 +269,7 @@ def _rest_operation(request: AwsRequest) -> str | None:
         return None
     try:
         model = service_model(request.service)
-    except Exception:  # noqa: BLE001 - an unknown service has no operation names
+    except Exception:
         return None
     return routing.rest_operation_of(model, request.method, request.url)
 
