@@ -1,0 +1,1 @@
+"""EventBridge emulation: the event-pattern engine shared with SNS and Lambda filtering."""
