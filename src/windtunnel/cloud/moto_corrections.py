@@ -19,6 +19,7 @@ __all__ = [
     "deliver_rule_targets_moto_lacks",
     "detach_moto_event_source_mappings",
     "match_event_source_mappings_by_name_or_arn",
+    "match_rules_with_eventbridge_patterns",
 ]
 
 # The sources on which moto registers event source mappings, to invoke functions itself:
@@ -218,3 +219,44 @@ def _target_input(target: dict[str, Any], event: dict[str, Any]) -> bytes:
         return rendered.encode() if isinstance(rendered, str) else json.dumps(rendered).encode()
     # NOTE: InputPath is not applied yet; the target receives the whole event.
     return json.dumps(event).encode()
+
+
+@functools.cache
+def match_rules_with_eventbridge_patterns() -> None:
+    """Match events to rules with windtunnel's pattern engine instead of moto's.
+
+    moto 5.2's matcher accepts patterns EventBridge rejects and decides some cases
+    differently (``exists`` on an empty array, arrays of objects); windtunnel's engine
+    follows EventBridge's pattern reference:
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html
+    """
+    from moto.events import models
+
+    original = models.EventPattern.matches_event
+    if getattr(original, "windtunnel_correction", False):
+        return
+
+    def matches_event(self: Any, event: Any) -> bool:
+        if not self._pattern:
+            # A rule without a pattern (a schedule) matches no delivered event by pattern.
+            return True
+        compiled = _compiled_pattern(json.dumps(self._pattern, sort_keys=True))
+        if compiled is None:
+            return False
+        return bool(compiled.matches(json.loads(json.dumps(event, default=str))))
+
+    matches_event.windtunnel_correction = True  # type: ignore[attr-defined]
+    models.EventPattern.matches_event = matches_event  # type: ignore[method-assign]
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled_pattern(pattern_text: str) -> Any:
+    from windtunnel.services.events.patterns import InvalidEventPatternError, compile_pattern
+
+    try:
+        return compile_pattern(json.loads(pattern_text))
+    except InvalidEventPatternError as error:
+        # PutRule rejects invalid patterns, so only a rule stored around it gets here.
+        logger.warning("rule pattern %s is not valid and matches nothing: %s", pattern_text,
+                       error.reason)
+        return None

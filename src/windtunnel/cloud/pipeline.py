@@ -27,6 +27,7 @@ from windtunnel.cloud.moto_corrections import (
     deliver_rule_targets_moto_lacks,
     detach_moto_event_source_mappings,
     match_event_source_mappings_by_name_or_arn,
+    match_rules_with_eventbridge_patterns,
 )
 from windtunnel.cloud.moto_dispatch import (
     MotoDispatcher,
@@ -117,6 +118,7 @@ class Cloud:
         allow_inline_policies_without_version()
         match_event_source_mappings_by_name_or_arn()
         deliver_rule_targets_moto_lacks()
+        match_rules_with_eventbridge_patterns()
         self._clients: dict[tuple[str, str], Any] = {}
 
     # --- extension points ----------------------------------------------------------

@@ -26,6 +26,7 @@ from windtunnel.services.apigateway.dataplane import ExecuteApiPlane
 from windtunnel.services.awslambda.provider import LambdaProvider
 from windtunnel.services.cloudformation.models import StackRegistry
 from windtunnel.services.cloudformation.provider import CloudFormationProvider
+from windtunnel.services.events.provider import EventsProvider
 from windtunnel.template.loader import (
     check_stack_name,
     default_stack_name,
@@ -99,6 +100,7 @@ class Environment:
                                        endpoint=self._serve_for_functions)
         lambda_provider = LambdaProvider(self.functions)
         self.cloud.register(lambda_provider)
+        self.cloud.register(EventsProvider())
         self.cloud.add_side_effect(lambda_provider.after_request)
         self.cloud.add_before_dispatch(self._flush_logs_before_reading)
         set_lambda_invoker(self._invoke_asynchronously)

@@ -1,0 +1,73 @@
+"""EventBridge operations that depend on the event-pattern language.
+
+PutRule rejects an invalid pattern with ``InvalidEventPatternException`` before the rule is
+stored, and TestEventPattern answers with windtunnel's pattern engine; every other
+EventBridge operation is moto's.
+https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_TestEventPattern.html
+
+Limitations:
+    TestEventPattern does not check that the event has the fields EventBridge requires
+    (id, account, source, time, region, resources, detail-type).
+"""
+
+from __future__ import annotations
+
+import json
+
+from windtunnel.cloud.messages import AwsRequest, AwsResponse
+from windtunnel.cloud.protocols import AwsError
+from windtunnel.services.events.patterns import (
+    InvalidEventPatternError,
+    Pattern,
+    compile_pattern,
+)
+
+__all__ = ["EventsProvider"]
+
+
+class EventsProvider:
+    """Validates rule patterns and answers TestEventPattern."""
+
+    service = "events"
+
+    def handle(self, request: AwsRequest) -> AwsResponse | None:
+        """Answer TestEventPattern; check PutRule's pattern; leave the rest to moto."""
+        if request.operation == "TestEventPattern":
+            return self.test_event_pattern(_json_body(request))
+        if request.operation == "PutRule":
+            pattern = _json_body(request).get("EventPattern")
+            if pattern is not None:
+                _compile(pattern)
+        return None
+
+    def test_event_pattern(self, parameters: dict[str, object]) -> AwsResponse:
+        """TestEventPattern: whether the event matches the pattern."""
+        compiled = _compile(parameters.get("EventPattern"))
+        event_text = parameters.get("Event")
+        try:
+            event = json.loads(str(event_text))
+        except ValueError:
+            raise AwsError("InvalidEventPatternException",
+                           "Event is not valid JSON.") from None
+        if not isinstance(event, dict):
+            raise AwsError("InvalidEventPatternException", "Event must be a JSON object.")
+        body = json.dumps({"Result": compiled.matches(event)}).encode()
+        return AwsResponse(200, {"Content-Type": "application/x-amz-json-1.1"}, body)
+
+
+def _json_body(request: AwsRequest) -> dict[str, object]:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _compile(pattern: object) -> Pattern:
+    if not isinstance(pattern, str | dict):
+        raise AwsError("InvalidEventPatternException",
+                       "Event pattern is not valid. Reason: the pattern must be a JSON object")
+    try:
+        return compile_pattern(pattern)
+    except InvalidEventPatternError as error:
+        raise AwsError(error.code, error.message) from None
