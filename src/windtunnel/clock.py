@@ -36,7 +36,7 @@ class ScheduledCall:
 
 
 class VirtualClock:
-    """A clock that only moves when told to, and runs the calls scheduled on it."""
+    """A clock that moves only on :meth:`advance`, and runs the calls scheduled on it."""
 
     def __init__(self, start: datetime.datetime | None = None) -> None:
         now = start or datetime.datetime.now(datetime.UTC)

@@ -1,4 +1,4 @@
-"""Every template format loads, deploys, answers the CloudFormation API and resets."""
+"""Every template format loads, deploys, serves the CloudFormation API and resets."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ BENCHMARK_TEMPLATE = Path(__file__).parent.parent.parent / "benchmarks" / "templ
     BENCHMARK_TEMPLATE,
 ], ids=["sam", "serverless", "cloudformation"])
 def test_application_loads_and_resets(path: Path) -> None:
-    """The application deploys, its stack answers DescribeStacks, and reset works."""
+    """The application deploys, DescribeStacks returns its stack, and reset works."""
     environment = Environment()
     (stack,) = environment.load(path)
     cloudformation = environment.cloud.client("cloudformation")

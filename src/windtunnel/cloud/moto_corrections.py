@@ -132,9 +132,9 @@ def match_event_source_mappings_by_name_or_arn() -> None:
         mappings = original(self, event_source_arn, "")
         if not function_name:
             return mappings
-        wanted = _unqualified_function_name(function_name)
+        requested = _unqualified_function_name(function_name)
         return [mapping for mapping in mappings
-                if _unqualified_function_name(mapping.function_name) == wanted]
+                if _unqualified_function_name(mapping.function_name) == requested]
 
     list_event_source_mappings.windtunnel_correction = True  # type: ignore[attr-defined]
     models.LambdaBackend.list_event_source_mappings = (  # type: ignore[method-assign]
@@ -159,11 +159,9 @@ def set_lambda_invoker(invoker: LambdaInvoker | None) -> None:
 def deliver_rule_targets_moto_lacks() -> None:
     """Keep PutEvents succeeding whatever its rules' targets are, as in EventBridge.
 
-    EventBridge accepts events and delivers them to targets afterwards; a target's failure
-    never fails PutEvents:
-    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
-    moto 5.2 delivers to log groups, buses and SQS queues only and raises for any other
-    target. Here Lambda targets are invoked asynchronously by windtunnel's runtime, and
+    EventBridge delivers events to targets after PutEvents returns, so a target's failure
+    goes to retries and dead-letter queues, not to the PutEvents response. moto 5.2 delivers
+    to log groups, buses and SQS queues only and raises for any other target. Here Lambda targets are invoked asynchronously by windtunnel's runtime, and
     targets of other services are logged as not delivered.
     """
     from moto.events import models
@@ -226,7 +224,7 @@ def match_rules_with_eventbridge_patterns() -> None:
     """Match events to rules with windtunnel's pattern engine instead of moto's.
 
     moto 5.2's matcher accepts patterns EventBridge rejects and decides some cases
-    differently (``exists`` on an empty array, arrays of objects); windtunnel's engine
+    differently (``exists`` on an empty array, arrays of objects). windtunnel's engine
     follows EventBridge's pattern reference:
     https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns.html
     """

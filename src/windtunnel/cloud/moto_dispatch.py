@@ -77,7 +77,7 @@ class MotoDispatcher:
     def _candidates(self, host: str) -> list[tuple[str, re.Pattern[str]]]:
         """Return the services whose URL patterns can match URLs on ``host``, in moto's order.
 
-        moto's table has a pattern for every service; checking them all on each request
+        moto's table has a pattern for every service. Checking them all on each request
         costs more than the request itself for the cheap operations, so the services that
         matched a host once are remembered for it.
         """

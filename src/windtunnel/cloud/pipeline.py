@@ -87,7 +87,7 @@ class Cloud:
 
     moto keeps service state in module-level objects, so one process contains one cloud's
     state at a time: creating a cloud starts from empty services, and a cloud created
-    earlier in the same process sees the same (new) state. Separate processes, such as
+    earlier in the same process reads the same (new) state. Separate processes, such as
     pytest-xdist workers, each have their own.
     """
 
@@ -128,7 +128,7 @@ class Cloud:
         self.role_sessions[access_key] = (role_arn, session_name)
 
     def register(self, provider: Provider) -> None:
-        """Answer ``provider.service`` with ``provider`` instead of moto."""
+        """Handle requests to ``provider.service`` with ``provider`` instead of moto."""
         self._providers[provider.service] = provider
 
     def register_data_plane(self, plane: str, handler: DataPlaneHandler) -> None:
@@ -146,7 +146,7 @@ class Cloud:
     # --- the pipeline --------------------------------------------------------------
 
     def handle_http(self, method: str, url: str, headers: Any, body: bytes) -> AwsResponse:
-        """Route a raw HTTP request from either transport and answer it."""
+        """Route a raw HTTP request from either transport and return the response."""
         headers = _text_headers(headers)
         signature = routing.read_signature(headers, url)
         if signature is None:
@@ -181,7 +181,7 @@ class Cloud:
         return response
 
     def _authenticate(self, request: AwsRequest) -> None:
-        # A key that windtunnel issued to a function acts as its role's session; every other
+        # A key that windtunnel issued to a function acts as its role's session. Every other
         # key is the administrator, so setups with dummy credentials keep working.
         session = self.role_sessions.get(request.access_key or "")
         request.context["principal"] = session[0] if session else "admin"
@@ -224,7 +224,7 @@ class Cloud:
     # --- clients -------------------------------------------------------------------
 
     def client(self, service: str, region: str | None = None) -> Any:
-        """Return a boto3 client whose requests this cloud answers in process."""
+        """Return a boto3 client whose requests this cloud handles in process."""
         region = region or self.region
         key = (service, region)
         with _client_creation_lock:
@@ -238,7 +238,7 @@ class Cloud:
         return client
 
     def resource(self, service: str, region: str | None = None) -> Any:
-        """Return a boto3 resource whose requests this cloud answers in process."""
+        """Return a boto3 resource whose requests this cloud handles in process."""
         from windtunnel.cloud.inprocess import attach
 
         with _client_creation_lock:
@@ -265,7 +265,7 @@ def _rest_operation(request: AwsRequest) -> str | None:
     """Name the operation of a REST-JSON request (Lambda, API Gateway, AppSync...)."""
     from windtunnel.cloud.protocols import protocol_of, service_model
 
-    # S3 (rest-xml) tells operations apart by virtual-host buckets, headers and query
+    # S3 (rest-xml) distinguishes operations by virtual-host buckets, headers and query
     # values, which URI templates alone would misname; it is left unnamed.
     if protocol_of(request.service) != "rest-json":
         return None

@@ -108,8 +108,8 @@ _URI_LABEL = re.compile(r"\{([^}]+)\}")
 def rest_operation_of(service_model: Any, method: str, url: str) -> str | None:
     """Return the operation of a REST-protocol request, matched by method and URI template.
 
-    Templates come from botocore's service model (``requestUri``); a template with fewer
-    variable parts wins over a more general one, as a literal path segment is more
+    Templates come from botocore's service model (``requestUri``). A template with fewer
+    variable parts wins over a more general one, because a literal path segment is more
     specific than a label. Query keys that a template names must be in the request.
     """
     parts = urlsplit(url)

@@ -124,7 +124,7 @@ class EndpointApp:
     """The WSGI application behind the endpoint: AWS API requests and data planes.
 
     :class:`EndpointServer` serves it on a socket; the Stack API's HTTP client calls it
-    in process through a WSGI transport, with the same answers.
+    in process through a WSGI transport, with the same responses.
     """
 
     def __init__(self, cloud: Cloud) -> None:

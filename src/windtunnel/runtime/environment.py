@@ -36,13 +36,22 @@ from windtunnel.runtime.python_runtime import (
 if TYPE_CHECKING:
     from windtunnel.cloud.pipeline import Cloud
 
-__all__ = ["ExecutionEnvironment", "FunctionConfig", "Outcome"]
+__all__ = [
+    "INIT_TIMEOUT_SECONDS",
+    "ExecutionEnvironment",
+    "FunctionConfig",
+    "Outcome",
+    "new_log_stream_name",
+    "new_trace_id",
+    "report_line",
+    "timeout_outcome",
+]
 
 logger = logging.getLogger(__name__)
 
 # Lambda allows 10 seconds for an environment's initialization phase:
 # https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-ib
-_INIT_TIMEOUT_SECONDS = 10.0
+INIT_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -145,7 +154,7 @@ class ExecutionEnvironment:
         self.config = config
         self.cloud = cloud
         self.variables = variables
-        self.log_stream_name = _log_stream_name(config.version)
+        self.log_stream_name = new_log_stream_name(config.version)
         self.variables["AWS_LAMBDA_LOG_STREAM_NAME"] = self.log_stream_name
         self.modules = imports.ModuleSpace([config.code_path, *config.layer_paths])
         self.broken = False
@@ -172,16 +181,16 @@ class ExecutionEnvironment:
         streams.install()
         transport.install()
         job = _Job(event=event, request_id=request_id, invoked_arn=invoked_arn,
-                   trace_id=_trace_id(), client_context=client_context,
+                   trace_id=new_trace_id(), client_context=client_context,
                    handler_started=None if self.initialized else threading.Event())
         self._jobs.put(job)
         if job.handler_started is not None:
             # The timeout counts from the handler's start; initialization has its own limit.
-            job.handler_started.wait(_INIT_TIMEOUT_SECONDS)
+            job.handler_started.wait(INIT_TIMEOUT_SECONDS)
         started = time.monotonic()
         if not job.done.acquire(timeout=self.config.timeout):
             self.broken = True
-            return _timeout_outcome(self.config, request_id, started)
+            return timeout_outcome(self.config, request_id, started)
         assert job.outcome is not None
         return job.outcome
 
@@ -246,7 +255,7 @@ class ExecutionEnvironment:
         duration_ms = (time.perf_counter() - started) * 1000
 
         log.write(f"END RequestId: {job.request_id}\n")
-        log.write(_report_line(job.request_id, duration_ms, self.config.memory_size,
+        log.write(report_line(job.request_id, duration_ms, self.config.memory_size,
                                self._init_duration_ms if cold else None))
         return Outcome(payload=payload, function_error=function_error, log=log.getvalue(),
                        duration_ms=duration_ms,
@@ -305,7 +314,7 @@ def _json(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload).encode()
 
 
-def _report_line(request_id: str, duration_ms: float, memory_size: int,
+def report_line(request_id: str, duration_ms: float, memory_size: int,
                  init_duration_ms: float | None) -> str:
     """Build the REPORT line. Format:
     https://docs.aws.amazon.com/lambda/latest/dg/python-logging.html
@@ -328,7 +337,7 @@ def _memory_used_mb(memory_size: int) -> int:
     return min(int(peak_kb / 1024), memory_size)
 
 
-def _timeout_outcome(config: FunctionConfig, request_id: str, started: float) -> Outcome:
+def timeout_outcome(config: FunctionConfig, request_id: str, started: float) -> Outcome:
     """The error Lambda returns for a timeout, with the log line it writes."""
     seconds = config.timeout
     payload = {
@@ -342,19 +351,19 @@ def _timeout_outcome(config: FunctionConfig, request_id: str, started: float) ->
     log = (f"START RequestId: {request_id} Version: {config.version}\n"
            f"{timestamp} {request_id} Task timed out after {seconds:.2f} seconds\n"
            f"END RequestId: {request_id}\n"
-           + _report_line(request_id, duration_ms, config.memory_size, None))
+           + report_line(request_id, duration_ms, config.memory_size, None))
     return Outcome(payload=_json(payload), function_error="Unhandled", log=log,
                    duration_ms=duration_ms, timed_out=True)
 
 
-def _log_stream_name(version: str) -> str:
-    # Lambda's pattern: YYYY/MM/DD/[version]32-hex-digit ID.
+def new_log_stream_name(version: str) -> str:
+    """Return a log stream name in Lambda's pattern: ``YYYY/MM/DD/[version]{32 hex}``."""
     today = datetime.datetime.now(datetime.UTC).strftime("%Y/%m/%d")
     return f"{today}/[{version}]{uuid.uuid4().hex}"
 
 
-def _trace_id() -> str:
-    # X-Ray trace header format: Root=1-{8 hex epoch seconds}-{24 hex}.
+def new_trace_id() -> str:
+    """Return an X-Ray trace header: ``Root=1-{8 hex epoch seconds}-{24 hex};...``."""
     random = os.urandom(24).hex()
     return (f"Root=1-{int(time.time()):08x}-{random[:24]};Parent={random[24:40]};"
             f"Sampled=0;Lineage=1:{random[40:48]}:0")

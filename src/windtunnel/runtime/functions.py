@@ -48,7 +48,7 @@ ACCOUNT_CONCURRENCY = 1000
 _TAIL_BYTES = 4 * 1024
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 _MAX_RECORDED = 1000
-# Where handlers run: a thread of this process, or a child process that speaks the
+# The place handlers run in: a thread of this process, or a child process that speaks the
 # Runtime API (isolated, with hard timeouts).
 Isolation = Literal["thread", "process"]
 ISOLATION_MODES: tuple[Isolation, ...] = ("thread", "process")

@@ -25,7 +25,7 @@ class FunctionError(WindtunnelError):
 
 @dataclass(frozen=True)
 class InvocationResult:
-    """What an invocation returned, with its logs and timing."""
+    """The outcome of one invocation: its payload, error, logs and timing."""
 
     function_name: str
     request_id: str
@@ -34,7 +34,7 @@ class InvocationResult:
     raw_payload: bytes
     """The response payload as Lambda returns it (JSON text), empty for Event and DryRun."""
     function_error: str | None = None
-    """``Unhandled`` when the function failed, as the ``X-Amz-Function-Error`` header says."""
+    """``Unhandled`` when the function failed, as the ``X-Amz-Function-Error`` header reports it."""
     logs: str = ""
     """The invocation's log output, ``START`` to ``REPORT`` lines included."""
     duration_ms: float = 0.0

@@ -133,7 +133,7 @@ class RuntimeApiServer:
         self._invocations.put(invocation)
 
     def stop(self) -> None:
-        """Answer ``/next`` with 500 from now on and close the server.
+        """Return 500 for ``/next`` from now on and close the server.
 
         Closing waits for the server's polling loop (up to half a second), so it happens in
         a background thread and ``stop`` returns at once.

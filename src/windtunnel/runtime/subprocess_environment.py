@@ -29,13 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 from windtunnel.runtime.bootstrap import PHASE_END_MARKER
 from windtunnel.runtime.environment import (
-    _INIT_TIMEOUT_SECONDS,
+    INIT_TIMEOUT_SECONDS,
     FunctionConfig,
     Outcome,
-    _log_stream_name,
-    _report_line,
-    _timeout_outcome,
-    _trace_id,
+    new_log_stream_name,
+    new_trace_id,
+    report_line,
+    timeout_outcome,
 )
 from windtunnel.runtime.runtime_api import Invocation, RuntimeApiServer
 
@@ -66,7 +66,7 @@ class SubprocessEnvironment:
         self.config = config
         self.cloud = cloud
         self.variables = variables
-        self.log_stream_name = _log_stream_name(config.version)
+        self.log_stream_name = new_log_stream_name(config.version)
         self.variables["AWS_LAMBDA_LOG_STREAM_NAME"] = self.log_stream_name
         self.broken = False
         """True once the environment timed out or its runtime exited; it is not reused."""
@@ -111,8 +111,8 @@ class SubprocessEnvironment:
         if not self._init_reported:
             self._init_reported = True
             log.write(f"INIT_START Runtime Version: {self.config.runtime}\n")
-            if not self._api.ready.wait(_INIT_TIMEOUT_SECONDS):
-                return self._time_out(request_id, time.monotonic() - _INIT_TIMEOUT_SECONDS,
+            if not self._api.ready.wait(INIT_TIMEOUT_SECONDS):
+                return self._time_out(request_id, time.monotonic() - INIT_TIMEOUT_SECONDS,
                                       log, initialized=False)
             init_duration_ms = self._init_duration_ms()
             self.initialized = True
@@ -130,7 +130,7 @@ class SubprocessEnvironment:
         log.write(f"END RequestId: {request_id}\n")
         # NOTE: Max Memory Used in this line is the peak of the test process, not of the
         # child process that ran the handler.
-        log.write(_report_line(request_id, duration_ms, self.config.memory_size,
+        log.write(report_line(request_id, duration_ms, self.config.memory_size,
                                init_duration_ms))
         return Outcome(payload=payload, function_error=function_error, log=log.getvalue(),
                        duration_ms=duration_ms, init_duration_ms=init_duration_ms)
@@ -156,7 +156,7 @@ class SubprocessEnvironment:
         deadline = time.time() + self.config.timeout
         invocation = Invocation(
             request_id=request_id, event=event, deadline_ms=int(deadline * 1000),
-            invoked_arn=invoked_arn, trace_id=_trace_id(),
+            invoked_arn=invoked_arn, trace_id=new_trace_id(),
             client_context=None if client_context is None else json.dumps(client_context))
         with self._lock:
             exited = self._exit_status is not None
@@ -184,7 +184,7 @@ class SubprocessEnvironment:
         before it."""
         self.broken = True
         self._kill()
-        outcome = _timeout_outcome(self.config, request_id, started)
+        outcome = timeout_outcome(self.config, request_id, started)
         if not initialized:
             outcome.log = log.getvalue() + self._phase_output() + outcome.log
             return outcome
@@ -256,7 +256,7 @@ class SubprocessEnvironment:
             invocation = self._current
         logger.debug("runtime process %d of %s exited with status %d", self._process.pid,
                      self.config.function_name, status)
-        # Wake whoever waits for initialization or for a result.
+        # Wake the threads that wait for initialization or for a result.
         self._api.ready.set()
         if invocation is not None:
             invocation.done.set()

@@ -399,7 +399,7 @@ def test_concurrent_invocations_keep_environments_apart(stack: EmulatedStack) ->
 
 
 def test_reserved_concurrency_throttles(stack: EmulatedStack) -> None:
-    """With every allowed environment busy, Invoke answers TooManyRequestsException (429)."""
+    """With every allowed environment busy, Invoke returns TooManyRequestsException (429)."""
     busy = threading.Thread(target=stack.invoke, args=("Limited", {"seconds": 1}))
     busy.start()
     time.sleep(0.2)
@@ -414,7 +414,7 @@ def test_reserved_concurrency_throttles(stack: EmulatedStack) -> None:
 
 
 def test_dry_run_and_event_invocation(stack: EmulatedStack) -> None:
-    """DryRun answers 204 without running; Event answers 202 and runs in the background."""
+    """DryRun returns 204 without running; Event returns 202 and runs in the background."""
     before = len(stack.invocations)
 
     dry = stack.invoke("Echo", {}, invocation_type="DryRun")

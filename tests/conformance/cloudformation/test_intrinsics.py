@@ -263,7 +263,7 @@ Outputs:
 
 
 def test_import_value_without_export_names_it(deploy: Deploy) -> None:
-    """Fn::ImportValue of an export nobody made fails, naming the export."""
+    """Fn::ImportValue of an export that does not exist fails, naming the export."""
     with pytest.raises(UnresolvedReferenceError, match="No export named nowhere found"):
         deploy("""
 Resources:
@@ -294,7 +294,7 @@ Outputs:
 
 
 def test_for_each_is_reported_as_unsupported(deploy: Deploy) -> None:
-    """Fn::ForEach is not expanded yet, and says so instead of being ignored."""
+    """Fn::ForEach is not expanded yet, and raises an error instead of being ignored."""
     with pytest.raises(UnsupportedFeatureError, match="Fn::ForEach"):
         deploy("""
 Transform: AWS::LanguageExtensions

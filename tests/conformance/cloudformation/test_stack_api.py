@@ -1,4 +1,4 @@
-"""CloudFormation's read API for loaded stacks, as boto3 sees it.
+"""CloudFormation's read API for loaded stacks, called through boto3.
 
 Shapes: https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_Operations.html
 """
@@ -157,7 +157,7 @@ def test_list_exports(environment: Environment) -> None:
 
 
 def test_operation_that_changes_stacks_is_not_implemented(environment: Environment) -> None:
-    """CreateStack answers an error that names the operation instead of pretending."""
+    """DeleteStack returns an error that names the operation instead of pretending."""
     with pytest.raises(ClientError) as caught:
         environment.cloud.client("cloudformation").delete_stack(StackName="orders")
 

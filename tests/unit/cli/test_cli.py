@@ -79,7 +79,7 @@ def test_debug_shows_traceback(tmp_path: Path) -> None:
 
 
 def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
-    """A directory without a definition says what it looked for."""
+    """A directory without a definition names the files it looked for."""
     result = run_cli("validate", str(tmp_path))
 
     assert result.returncode == 2

@@ -53,8 +53,8 @@ def test_moto_errors_keep_aws_code_and_message(cloud: Cloud) -> None:
     assert "missing" in error["Message"]
 
 
-def test_unemulated_service_answers_not_implemented(cloud: Cloud) -> None:
-    """A service nobody emulates answers an AWS-shaped error naming it."""
+def test_unemulated_service_is_not_implemented(cloud: Cloud) -> None:
+    """A service that is not emulated returns an AWS-shaped error naming it."""
     client = cloud.client("mediatailor")
     with pytest.raises(ClientError) as caught:
         client.list_playback_configurations()

@@ -40,7 +40,7 @@ class Provisioned:
     """The result of creating one resource."""
 
     physical_id: str
-    """What ``Ref`` returns and ``ListStackResources`` shows as ``PhysicalResourceId``."""
+    """The value ``Ref`` returns, which ``ListStackResources`` shows as ``PhysicalResourceId``."""
 
     attributes: dict[str, Any] = field(default_factory=dict)
     """``Fn::GetAtt`` values by attribute name, as documented for the resource type."""
@@ -56,7 +56,7 @@ class ResourceCreationFailed(Exception):
 
 @dataclass(frozen=True)
 class ResourceContext:
-    """What a handler knows about the resource it creates and the stack around it."""
+    """The resource a handler creates and the stack around it."""
 
     stack_name: str
     stack_id: str

@@ -1,1 +1,1 @@
-"""API Gateway's data plane: requests to REST and HTTP APIs, answered as AWS answers them."""
+"""API Gateway's data plane: requests to REST and HTTP APIs, handled as AWS handles them."""

@@ -29,7 +29,7 @@ class ExecuteApiPlane:
         self.functions = functions
 
     def __call__(self, request: DataPlaneRequest) -> AwsResponse:
-        """Answer one request to an API's URL."""
+        """Handle one request to an API's URL and return the response."""
         api_id, _, rest = request.path.lstrip("/").partition("/")
         path = "/" + rest
         if api_id in self._rest_api_ids():

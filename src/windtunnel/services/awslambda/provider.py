@@ -37,7 +37,7 @@ class LambdaProvider:
         self.runtime = runtime
 
     def handle(self, request: AwsRequest) -> AwsResponse | None:
-        """Answer Invoke and InvokeAsync; return None for every other operation."""
+        """Handle Invoke and InvokeAsync; return None for every other operation."""
         path = urlsplit(request.url).path
         match = _INVOKE_PATH.match(path)
         if match and request.method == "POST":

@@ -1,7 +1,7 @@
 """EventBridge operations that depend on the event-pattern language.
 
 PutRule rejects an invalid pattern with ``InvalidEventPatternException`` before the rule is
-stored, and TestEventPattern answers with windtunnel's pattern engine; every other
+stored, and TestEventPattern is evaluated with windtunnel's pattern engine. Every other
 EventBridge operation is moto's.
 https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_TestEventPattern.html
 
@@ -26,12 +26,12 @@ __all__ = ["EventsProvider"]
 
 
 class EventsProvider:
-    """Validates rule patterns and answers TestEventPattern."""
+    """Validates rule patterns and evaluates TestEventPattern."""
 
     service = "events"
 
     def handle(self, request: AwsRequest) -> AwsResponse | None:
-        """Answer TestEventPattern; check PutRule's pattern; leave the rest to moto."""
+        """Evaluate TestEventPattern and check PutRule's pattern; leave the rest to moto."""
         if request.operation == "TestEventPattern":
             return self.test_event_pattern(_json_body(request))
         if request.operation == "PutRule":
