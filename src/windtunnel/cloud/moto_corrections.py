@@ -161,8 +161,9 @@ def deliver_rule_targets_moto_lacks() -> None:
 
     EventBridge delivers events to targets after PutEvents returns, so a target's failure
     goes to retries and dead-letter queues, not to the PutEvents response. moto 5.2 delivers
-    to log groups, buses and SQS queues only and raises for any other target. Here Lambda targets are invoked asynchronously by windtunnel's runtime, and
-    targets of other services are logged as not delivered.
+    to log groups, buses and SQS queues only and raises for any other target. Here Lambda
+    targets are invoked asynchronously by windtunnel's runtime, and targets of other
+    services are logged as not delivered.
     """
     from moto.events import models
 
