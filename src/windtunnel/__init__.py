@@ -14,6 +14,9 @@ from windtunnel.errors import (
     UnsupportedFeatureError,
     WindtunnelError,
 )
+from windtunnel.iam.enforcement import IamMode
+from windtunnel.iam.records import DecisionRecord
+from windtunnel.iam.report import IamReport
 from windtunnel.runtime.result import FunctionError, InvocationResult
 from windtunnel.stack.local import EmulatedStack, InvocationError, Stack
 
@@ -21,9 +24,12 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "CircularDependencyError",
+    "DecisionRecord",
     "DeploymentError",
     "EmulatedStack",
     "FunctionError",
+    "IamMode",
+    "IamReport",
     "InvocationError",
     "InvocationResult",
     "ParameterError",

@@ -10,6 +10,7 @@ from the ``--windtunnel-*`` options, which win over it::
     stage = "dev"                   # the Serverless Framework stage
     region = "eu-west-1"
     strict = false
+    iam = "enforce"                 # or "warn" (allow and record denials) or "off"
     params = { TableName = "orders" }
 
 The application is loaded once per test process (each pytest-xdist worker loads its own)
@@ -21,6 +22,7 @@ with the tests per level and outcome, the functions invoked and the AWS operatio
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections import Counter, defaultdict
@@ -33,6 +35,7 @@ import pytest
 
 from windtunnel.constants import ENV_REGION
 from windtunnel.errors import WindtunnelError
+from windtunnel.iam.report import IamReport, RoleGrants
 from windtunnel.runtime.result import InvocationResult
 from windtunnel.stack.local import EmulatedStack, Stack
 
@@ -40,10 +43,12 @@ if TYPE_CHECKING:
     from windtunnel.cloud.pipeline import CallRecord
 
 __all__ = [
+    "IAM_ATTRIBUTE",
     "LEVELS",
     "LEVEL_ATTRIBUTE",
     "SECTION_TITLE",
     "USAGE_ATTRIBUTE",
+    "IamReportCollector",
     "RunSummary",
     "WindtunnelSettings",
     "level_of",
@@ -68,7 +73,7 @@ _MARKERS = (
     "instead of resetting it before this test",
 )
 
-_SETTING_KEYS = ("template", "stack_name", "stage", "params", "region", "strict")
+_SETTING_KEYS = ("template", "stack_name", "stage", "params", "region", "strict", "iam")
 
 # The report section that lists a failed test's invocations, and how much of it to show.
 SECTION_TITLE = "windtunnel invocations"
@@ -81,6 +86,8 @@ _MAX_LOG_LINE = 500
 # to the controller, so the summary there reads them too.
 LEVEL_ATTRIBUTE = "windtunnel_level"
 USAGE_ATTRIBUTE = "windtunnel_usage"
+# The IAM report part of a test, as JSON-ready values, set on its teardown report.
+IAM_ATTRIBUTE = "windtunnel_iam"
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,8 @@ class WindtunnelSettings:
     params: dict[str, str] = field(default_factory=dict)
     region: str | None = None
     strict: bool = False
+    iam: str = "enforce"
+    """How IAM policies apply to the functions' calls: enforce, warn or off."""
     pyproject: Path | None = None
     """The pyproject.toml that was read, if one was found at or above the rootdir."""
     rootdir: Path | None = None
@@ -123,11 +132,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--windtunnel-region", metavar="REGION", default=os.environ.get(ENV_REGION),
                     help=f"the AWS region to emulate (default: ${ENV_REGION}, region in "
                          f"[tool.windtunnel], the template's own, or us-east-1)")
+    group.addoption("--windtunnel-iam", choices=("enforce", "warn", "off"), default=None,
+                    help="how IAM policies apply to the calls functions make: enforce (deny "
+                         "as AWS does, the default), warn (allow and record the denials) or "
+                         "off")
     group.addoption("--windtunnel-strict", action="store_true", default=None,
                     help="fail to load when a resource type is not emulated")
     group.addoption("--windtunnel-summary", action="store_true",
                     help="end with the tests per level and outcome, the functions invoked "
                          "and the AWS operations called")
+    group.addoption("--windtunnel-iam-report", action="store_true",
+                    help="end with the least-privilege report: per function, the actions and "
+                         "resources used, the calls denied, the grants that are broad or "
+                         "unused, and a suggested policy")
+    group.addoption("--windtunnel-iam-report-file", metavar="PATH",
+                    help="write the least-privilege report as JSON to PATH, relative to the "
+                         "current directory")
 
 
 # --- configure ----------------------------------------------------------------------------
@@ -142,6 +162,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # pytest-xdist workers send their reports to the controller, which prints the summary.
     if config.getoption("windtunnel_summary") and not hasattr(config, "workerinput"):
         config.pluginmanager.register(RunSummary(), "windtunnel-summary")
+    if _iam_report_requested(config) and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(IamReportCollector(config), "windtunnel-iam-report")
 
 
 def _read_settings(config: pytest.Config) -> WindtunnelSettings:
@@ -166,6 +188,11 @@ def _read_settings(config: pytest.Config) -> WindtunnelSettings:
             raise pytest.UsageError(f"{pyproject}: [tool.windtunnel] strict must be true or "
                                     f"false, not {strict!r}")
 
+    iam = config.getoption("windtunnel_iam") or table.get("iam", "enforce")
+    if iam not in ("enforce", "warn", "off"):
+        raise pytest.UsageError(f"{pyproject}: [tool.windtunnel] iam must be \"enforce\", "
+                                f"\"warn\" or \"off\", not {iam!r}")
+
     return WindtunnelSettings(
         template=template,
         stack_name=config.getoption("windtunnel_stack_name") or _optional_string(
@@ -176,6 +203,7 @@ def _read_settings(config: pytest.Config) -> WindtunnelSettings:
         region=config.getoption("windtunnel_region") or _optional_string(
             table, "region", pyproject),
         strict=strict,
+        iam=iam,
         pyproject=pyproject,
         rootdir=Path(config.rootpath),
     )
@@ -262,7 +290,8 @@ def windtunnel_stack(pytestconfig: pytest.Config) -> Iterator[EmulatedStack]:
     try:
         loaded = Stack.local(settings.template, stack_name=settings.stack_name,
                              stage=settings.stage, params=settings.params,
-                             region=settings.region, strict=settings.strict)
+                             region=settings.region, strict=settings.strict,
+                             iam=settings.iam)
     except WindtunnelError as error:
         pytest.fail(f"windtunnel could not load the application at {settings.template}: "
                     f"{error}", pytrace=False)
@@ -302,6 +331,7 @@ class _TestRecord:
     earlier_request_ids: frozenset[str]
     last_call: CallRecord | None
     usage: dict[str, Any] | None = None
+    iam: dict[str, Any] | None = None
 
     def invocations(self) -> list[InvocationResult]:
         """Return the invocations recorded since the test started, oldest first."""
@@ -340,12 +370,16 @@ def _windtunnel_reset_and_record(request: pytest.FixtureRequest) -> Iterator[Non
         last_call=calls[-1] if calls else None,
     )
     request.node.stash[_RECORD_KEY] = record
+    if _iam_report_requested(request.config):
+        _remember_deployed_roles(request.config, loaded)
 
     yield
 
     # NOTE: an asynchronous invocation that is still running when the test ends is not
     # counted, because the next reset waits for it and then clears the invocations.
     record.usage = _usage(record.invocations(), record.calls())
+    if _iam_report_requested(request.config):
+        record.iam = _iam_part(request.config, loaded)
 
 
 def _usage(invocations: list[InvocationResult], calls: list[CallRecord]) -> dict[str, Any]:
@@ -385,6 +419,8 @@ def pytest_runtest_makereport(
         report.sections.append((SECTION_TITLE, _format_invocations(record.invocations())))
     if call.when == "teardown" and record.usage is not None:
         setattr(report, USAGE_ATTRIBUTE, record.usage)
+    if call.when == "teardown" and record.iam is not None:
+        setattr(report, IAM_ATTRIBUTE, record.iam)
     return report
 
 
@@ -523,3 +559,104 @@ def _outcome(report: pytest.TestReport) -> str | None:
     if report.when == "setup" and report.skipped:
         return "xfailed" if expected_failure else "skipped"
     return None
+
+
+# --- IAM report ---------------------------------------------------------------------------
+
+
+def _iam_report_requested(config: pytest.Config) -> bool:
+    return bool(config.getoption("windtunnel_iam_report")
+                or config.getoption("windtunnel_iam_report_file"))
+
+
+@dataclass
+class _IamPartState:
+    """The state of this test process's IAM report parts: the roles and the last record."""
+
+    roles: tuple[RoleGrants, ...] | None = None
+    """The roles as deployed, taken before the first test that uses the stack."""
+    roles_sent: bool = False
+    last_record: object | None = None
+    """The newest decision record sent so far, found again by identity."""
+
+
+_IAM_STATE_KEY = pytest.StashKey[_IamPartState]()
+
+
+def _remember_deployed_roles(config: pytest.Config, loaded: EmulatedStack) -> None:
+    """Take the roles before the first test, so that roles a test changes are not reported."""
+    state = config.stash.setdefault(_IAM_STATE_KEY, _IamPartState())
+    if state.roles is None:
+        state.roles = loaded.iam.report().roles
+
+
+def _iam_part(config: pytest.Config, loaded: EmulatedStack) -> dict[str, Any]:
+    """Return the IAM report part of one test: the decisions made since the last part.
+
+    The first part of each process also carries the roles, which are the same for every
+    test. The controller merges the roles of all processes.
+    """
+    state = config.stash.setdefault(_IAM_STATE_KEY, _IamPartState())
+    report = loaded.iam.report()
+    records = report.records
+    start = 0
+    if state.last_record is not None:
+        for index in range(len(records) - 1, -1, -1):
+            if records[index] is state.last_record:
+                start = index + 1
+                break
+        # Otherwise the recorder dropped the record seen last, so every record is newer.
+    if records:
+        state.last_record = records[-1]
+
+    roles: tuple[RoleGrants, ...] = ()
+    if not state.roles_sent:
+        roles = state.roles if state.roles is not None else report.roles
+        state.roles_sent = True
+    part = IamReport(records=records[start:], roles=roles,
+                     template_format=report.template_format)
+    return part.to_json()
+
+
+class IamReportCollector:
+    """Merge the IAM report parts of every test, then print the report or write it as JSON.
+
+    Registered by ``--windtunnel-iam-report`` and ``--windtunnel-iam-report-file``. Under
+    pytest-xdist the parts come from the workers on the tests' reports, as the summary's
+    counts do.
+    """
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.parts: list[IamReport] = []
+        self.show_table = bool(config.getoption("windtunnel_iam_report"))
+        self.path: Path | None = None
+        option = config.getoption("windtunnel_iam_report_file")
+        if option:
+            self.path = Path(config.invocation_params.dir, option)
+            if not self.path.parent.is_dir():
+                raise pytest.UsageError(f"--windtunnel-iam-report-file: the directory "
+                                        f"{self.path.parent} does not exist")
+
+    def report(self) -> IamReport:
+        """Return the parts received so far, merged into one report."""
+        return IamReport().merge(*self.parts)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Take the IAM report part from a test's teardown report."""
+        part: dict[str, Any] | None = getattr(report, IAM_ATTRIBUTE, None)
+        if part is not None:
+            self.parts.append(IamReport.from_json(part))
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        """Print the report's table before pytest's closing line."""
+        if not self.show_table:
+            return
+        terminalreporter.write_sep("=", "windtunnel IAM report")
+        for line in self.report().render_text().splitlines():
+            terminalreporter.write_line(line)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Write the report as JSON, also when no test used the stack."""
+        if self.path is not None:
+            self.path.write_text(json.dumps(self.report().to_json(), indent=2) + "\n",
+                                 encoding="utf-8")

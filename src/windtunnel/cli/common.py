@@ -35,6 +35,10 @@ def add_load_options(parser: argparse.ArgumentParser) -> None:
                              f"template's own region, or us-east-1)")
     parser.add_argument("--strict", action="store_true",
                         help="fail when a resource type is not emulated instead of listing it")
+    parser.add_argument("--iam", choices=("enforce", "warn", "off"), default=None,
+                        help="how IAM policies apply to the calls functions make: enforce "
+                             "(deny as AWS does; the default), warn (allow, and log what AWS "
+                             "would deny) or off")
     # Also accepted before the command; SUPPRESS keeps the earlier value when absent here.
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show tracebacks and debug logs")

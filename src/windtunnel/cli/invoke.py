@@ -51,7 +51,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def run(arguments: argparse.Namespace) -> int:
     """Invoke the function; exit 0 on success and 1 when the function failed."""
     event = read_event(arguments.event)
-    environment = Environment(region=arguments.region, strict=arguments.strict)
+    environment = Environment(region=arguments.region, strict=arguments.strict,
+                              iam=arguments.iam or "enforce")
     load_stacks(environment, arguments)
     stack = EmulatedStack(environment, find_function_stack(environment, arguments.function))
 

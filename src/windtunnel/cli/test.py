@@ -18,7 +18,7 @@ from pathlib import Path
 
 from windtunnel.errors import WindtunnelError
 
-__all__ = ["pytest_arguments_for", "register", "run"]
+__all__ = ["add_test_options", "pytest_arguments_for", "register", "run"]
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,6 +30,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                     "end with the tests per level, the functions invoked and the AWS "
                     "operations called. Arguments after '--' go to pytest. The exit status "
                     "is pytest's.")
+    add_test_options(parser)
+    parser.set_defaults(run=run)
+
+
+def add_test_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options that :func:`pytest_arguments_for` reads (``windtunnel test``'s own)."""
     parser.add_argument(
         "path", nargs="?", type=Path, default=None, metavar="PATH",
         help="the application directory, or its template file (default: the current "
@@ -45,10 +51,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                         help="the AWS region to emulate")
     parser.add_argument("--strict", action="store_true",
                         help="fail when a resource type is not emulated instead of listing it")
+    parser.add_argument("--iam", choices=("enforce", "warn", "off"), default=None,
+                        help="how IAM policies apply to the calls functions make: enforce "
+                             "(deny as AWS does; the default), warn (allow, and log what AWS "
+                             "would deny) or off")
     # Also accepted before the command; SUPPRESS keeps the earlier value when absent here.
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show tracebacks and debug logs")
-    parser.set_defaults(run=run)
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -85,6 +94,8 @@ def pytest_arguments_for(arguments: argparse.Namespace) -> list[str]:
         pytest_arguments.append(f"--windtunnel-region={arguments.region}")
     if arguments.strict:
         pytest_arguments.append("--windtunnel-strict")
+    if arguments.iam:
+        pytest_arguments.append(f"--windtunnel-iam={arguments.iam}")
     if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         # pytest loads no entry point then, and the options above need the plugin.
         pytest_arguments[:0] = ["-p", "windtunnel.pytest_plugin"]

@@ -49,7 +49,8 @@ def run(arguments: argparse.Namespace) -> int:
     port = arguments.port if arguments.port is not None else default_port()
     # Check the port first, so a busy port fails before anything is loaded.
     _check_port(port)
-    environment = Environment(region=arguments.region, strict=arguments.strict)
+    environment = Environment(region=arguments.region, strict=arguments.strict,
+                              iam=arguments.iam or "enforce")
     started = time.perf_counter()
     stacks = load_stacks(environment, arguments)
     elapsed = time.perf_counter() - started

@@ -23,7 +23,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def run(arguments: argparse.Namespace) -> int:
     """Load and report; exit 0 when everything loaded."""
-    environment = Environment(region=arguments.region, strict=arguments.strict)
+    environment = Environment(region=arguments.region, strict=arguments.strict,
+                              iam=arguments.iam or "enforce")
     for stack in load_stacks(environment, arguments):
         print_stack(stack)
         emulated = Counter(resource.resource_type for resource in stack.resources.values()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
+import hashlib
 import json
 import logging
 import threading
@@ -15,11 +17,16 @@ from windtunnel.cloud.messages import AwsRequest, AwsResponse
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "DeliveryAuthorizer",
     "allow_inline_policies_without_version",
+    "authorize_sns_deliveries",
     "deliver_rule_targets_moto_lacks",
     "detach_moto_event_source_mappings",
     "match_event_source_mappings_by_name_or_arn",
     "match_rules_with_eventbridge_patterns",
+    "set_delivery_authorizer",
+    "set_lambda_invoker",
+    "validate_bucket_notification_destinations",
 ]
 
 # The sources on which moto registers event source mappings, to invoke functions itself:
@@ -162,8 +169,13 @@ def deliver_rule_targets_moto_lacks() -> None:
     EventBridge delivers events to targets after PutEvents returns, so a target's failure
     goes to retries and dead-letter queues, not to the PutEvents response. moto 5.2 delivers
     to log groups, buses and SQS queues only and raises for any other target. Here Lambda
-    targets are invoked asynchronously by windtunnel's runtime, and targets of other
-    services are logged as not delivered.
+    targets are invoked asynchronously by windtunnel's runtime, SNS topics receive the
+    event as a message, and targets of other services are logged as not delivered.
+
+    A Lambda function, SQS queue or SNS topic receives the event only when its
+    resource-based policy allows ``events.amazonaws.com``, as the delivery authorizer
+    decides (see :func:`set_delivery_authorizer`):
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html
     """
     from moto.events import models
 
@@ -177,6 +189,7 @@ def deliver_rule_targets_moto_lacks() -> None:
         handled = [target for target in self.targets
                    if target["Arn"].split(":")[2] in _MOTO_RULE_TARGETS]
         others = [target for target in self.targets if target not in handled]
+        handled = [target for target in handled if _rule_target_allowed(self, target)]
         all_targets = self.targets
         self.targets = handled
         try:
@@ -190,14 +203,35 @@ def deliver_rule_targets_moto_lacks() -> None:
     models.Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
 
 
+def _rule_target_allowed(rule: Any, target: dict[str, Any]) -> bool:
+    """Ask the delivery authorizer whether ``rule`` may deliver to an SQS queue target.
+
+    Buses and log groups are delivered without a check. NOTE: EventBridge needs a CloudWatch
+    Logs resource policy for log group targets and a role for buses in other accounts, and
+    neither is checked.
+    """
+    arn = str(target["Arn"])
+    if arn.split(":")[2] != "sqs":
+        return True
+    return _delivery_allowed(f"rule {rule.arn}", "events.amazonaws.com", "sqs:SendMessage",
+                             arn, rule.arn, rule.account_id)
+
+
 def _deliver_elsewhere(rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
     arn = str(target["Arn"])
     service = arn.split(":")[2]
     if service == "lambda" and _lambda_invoker:
-        _lambda_invoker[0](arn, _target_input(target, event))
+        if _delivery_allowed(f"rule {rule.arn}", "events.amazonaws.com",
+                             "lambda:InvokeFunction", arn, rule.arn, rule.account_id):
+            _lambda_invoker[0](arn, _target_input(target, event))
         return
-    # NOTE: delivery to targets other than Lambda functions, SQS queues, buses and log
-    # groups (SNS, Step Functions, Kinesis, API destinations...) is not emulated yet.
+    if service == "sns":
+        if _delivery_allowed(f"rule {rule.arn}", "events.amazonaws.com", "sns:Publish", arn,
+                             rule.arn, rule.account_id):
+            _publish_to_topic(rule, arn, _target_input(target, event))
+        return
+    # NOTE: delivery to targets other than Lambda functions, SQS queues, SNS topics, buses
+    # and log groups (Step Functions, Kinesis, API destinations...) is not emulated yet.
     logger.warning("rule %s: event not delivered to target %s (%s targets are not "
                    "emulated yet)", rule.name, arn, service)
 
@@ -237,8 +271,9 @@ def match_rules_with_eventbridge_patterns() -> None:
 
     def matches_event(self: Any, event: Any) -> bool:
         if not self._pattern:
-            # A rule without a pattern (a schedule) matches no delivered event by pattern.
-            return True
+            # A rule without a pattern runs on a schedule and matches no event on its bus.
+            # (moto's archives always store a pattern, so they do not reach this line.)
+            return False
         compiled = _compiled_pattern(json.dumps(self._pattern, sort_keys=True))
         if compiled is None:
             return False
@@ -259,3 +294,220 @@ def _compiled_pattern(pattern_text: str) -> Any:
         logger.warning("rule pattern %s is not valid and matches nothing: %s", pattern_text,
                        error.reason)
         return None
+
+
+# --- authorized deliveries between services ------------------------------------------------
+
+DeliveryAuthorizer = Callable[[str, str, str, str | None, str | None], bool]
+"""``authorizer(service_principal, action, target_arn, source_arn, source_account)`` returns
+whether a service may deliver to the target, such as ``sns.amazonaws.com`` sending
+``sqs:SendMessage`` to a queue on behalf of the topic ``source_arn``."""
+
+_delivery_authorizer: list[DeliveryAuthorizer] = []
+
+
+def set_delivery_authorizer(authorizer: DeliveryAuthorizer | None) -> None:
+    """Decide deliveries between services with ``authorizer``.
+
+    None restores the default, :func:`windtunnel.iam.delivery.authorize_delivery`, which
+    evaluates the target's resource-based policy. A delivery that is not allowed is dropped,
+    as AWS drops it, and logged at INFO.
+    """
+    _delivery_authorizer.clear()
+    if authorizer is not None:
+        _delivery_authorizer.append(authorizer)
+
+
+def _delivery_allowed(source: str, service_principal: str, action: str, target_arn: str,
+                      source_arn: str, source_account: str) -> bool:
+    authorizer: DeliveryAuthorizer
+    if _delivery_authorizer:
+        authorizer = _delivery_authorizer[0]
+    else:
+        from windtunnel.iam.delivery import authorize_delivery
+
+        authorizer = authorize_delivery
+    if authorizer(service_principal, action, target_arn, source_arn, source_account):
+        return True
+    logger.info("%s: not delivered to %s because its resource-based policy does not allow "
+                "%s to perform %s with aws:SourceArn %s", source, target_arn,
+                service_principal, action, source_arn)
+    return False
+
+
+def _publish_to_topic(rule: Any, topic_arn: str, payload: bytes) -> None:
+    """Publish a rule's event to an SNS topic, whose subscriptions then receive it."""
+    from moto.sns.models import sns_backends
+
+    components = topic_arn.split(":")
+    backend = sns_backends[components[4]][components[3]]
+    try:
+        # NOTE: FIFO topics need a message group ID, which EventBridge takes from the
+        # target's SqsParameters. It is not passed on, so delivery to FIFO topics fails.
+        backend.publish(message=payload.decode(), arn=topic_arn)
+    except Exception as error:  # moto's SNS errors share no base class
+        logger.warning("rule %s: event not delivered to topic %s: %s", rule.name,
+                       topic_arn, error)
+
+
+@functools.cache
+def authorize_sns_deliveries() -> None:
+    """Deliver SNS messages to queues and functions only when their policies allow it.
+
+    SNS sends to an SQS queue only when the queue policy allows ``sns.amazonaws.com`` to
+    perform ``sqs:SendMessage``. It invokes a function only when the function policy allows
+    it ``lambda:InvokeFunction``. Both are usually limited to the topic with
+    ``aws:SourceArn``:
+    https://docs.aws.amazon.com/sns/latest/dg/subscribe-sqs-queue-to-sns-topic.html
+    https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html
+    moto 5.2 delivers without a check, and runs Lambda subscribers in Docker. Here Lambda
+    subscribers are invoked asynchronously by windtunnel's runtime, with the event that
+    Lambda documents for SNS.
+    """
+    from moto.sns import models
+
+    original = models.Subscription.publish
+    if getattr(original, "windtunnel_correction", False):
+        return
+
+    def publish(self: Any, message: str, message_id: str, subject: str | None = None,
+                message_attributes: dict[str, Any] | None = None,
+                group_id: str | None = None, deduplication_id: str | None = None,
+                message_structure: str | None = None) -> None:
+        if self.protocol not in ("sqs", "lambda"):
+            original(self, message, message_id, subject=subject,
+                     message_attributes=message_attributes, group_id=group_id,
+                     deduplication_id=deduplication_id, message_structure=message_structure)
+            return
+        # The filter policy decides first, so a filtered-out message is not reported as
+        # denied.
+        matcher = self._filter_policy_matcher
+        if matcher is not None and not matcher.matches(message_attributes, message):
+            return
+        topic = self.topic
+        action = "sqs:SendMessage" if self.protocol == "sqs" else "lambda:InvokeFunction"
+        if not _delivery_allowed(f"topic {topic.arn}", "sns.amazonaws.com", action,
+                                 self.endpoint, topic.arn, topic.account_id):
+            return
+        if self.protocol == "sqs":
+            original(self, message, message_id, subject=subject,
+                     message_attributes=message_attributes, group_id=group_id,
+                     deduplication_id=deduplication_id, message_structure=message_structure)
+            return
+        if message_structure == "json":
+            message = self._parse_message_structure(message, self.protocol)
+        _invoke_subscribed_function(self, message, message_id, subject, message_attributes)
+
+    publish.windtunnel_correction = True  # type: ignore[attr-defined]
+    models.Subscription.publish = publish  # type: ignore[method-assign]
+
+
+def _invoke_subscribed_function(subscription: Any, message: str, message_id: str,
+                                subject: str | None,
+                                message_attributes: dict[str, Any] | None) -> None:
+    function_arn = str(subscription.endpoint)
+    if not _lambda_invoker:
+        logger.warning("topic %s: message not delivered to function %s because no Lambda "
+                       "runtime is attached to the cloud", subscription.topic.arn,
+                       function_arn)
+        return
+    event = _sns_event(subscription, message, message_id, subject, message_attributes)
+    try:
+        _lambda_invoker[0](function_arn, json.dumps(event).encode())
+    except Exception as error:  # SNS reports a failed delivery to no caller
+        logger.warning("topic %s: message not delivered to function %s: %s",
+                       subscription.topic.arn, function_arn, error)
+
+
+def _sns_event(subscription: Any, message: str, message_id: str, subject: str | None,
+               message_attributes: dict[str, Any] | None) -> dict[str, Any]:
+    """Build the event that SNS sends to a function.
+
+    Source: https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html
+    """
+    from moto.core.utils import iso_8601_datetime_with_milliseconds
+
+    topic_arn = str(subscription.topic.arn)
+    endpoint = f"https://sns.{topic_arn.split(':')[3]}.amazonaws.com"
+    attributes = {name: {"Type": value["Type"], "Value": value["Value"]}
+                  for name, value in (message_attributes or {}).items()}
+    # NOTE: the signature is a placeholder. A real one could only be checked against the
+    # certificate at SigningCertUrl, which is on AWS's network.
+    signature = base64.b64encode(hashlib.sha256(message_id.encode()).digest()).decode()
+    return {"Records": [{
+        "EventVersion": "1.0",
+        "EventSubscriptionArn": subscription.arn,
+        "EventSource": "aws:sns",
+        "Sns": {
+            "SignatureVersion": "1",
+            "Timestamp": iso_8601_datetime_with_milliseconds(),
+            "Signature": signature,
+            "SigningCertUrl": f"{endpoint}/SimpleNotificationService-windtunnel.pem",
+            "MessageId": message_id,
+            "Message": message,
+            "MessageAttributes": attributes,
+            "Type": "Notification",
+            "UnsubscribeUrl": (f"{endpoint}/?Action=Unsubscribe&SubscriptionArn="
+                               f"{subscription.arn}"),
+            "TopicArn": topic_arn,
+            "Subject": subject,
+        },
+    }]}
+
+
+# S3 checks each destination when a notification configuration is put: (configuration key,
+# destination key, the action S3 needs, the reason S3 reports when it is not allowed).
+# NOTE: the reason for topics follows the recorded one for queues and is not confirmed.
+_NOTIFICATION_DESTINATIONS = (
+    ("CloudFunctionConfiguration", "CloudFunction", "lambda:InvokeFunction",
+     "Not authorized to invoke function [{arn}]"),
+    ("QueueConfiguration", "Queue", "sqs:SendMessage",
+     "Permissions on the destination queue do not allow S3 to publish notifications from "
+     "this bucket"),
+    ("TopicConfiguration", "Topic", "sns:Publish",
+     "Permissions on the destination topic do not allow S3 to publish notifications from "
+     "this bucket"),
+)
+
+
+@functools.cache
+def validate_bucket_notification_destinations() -> None:
+    """Reject a bucket notification whose destination does not allow S3, as S3 does.
+
+    PutBucketNotificationConfiguration fails with ``InvalidArgument`` "Unable to validate
+    the following destination configurations" when a function, queue or topic policy does
+    not allow ``s3.amazonaws.com`` for the bucket:
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/grant-destinations-permissions-to-s3.html
+    moto 5.2 accepts any destination in the bucket's region.
+    """
+    from moto.s3 import models
+
+    original = models.FakeBucket.set_notification_configuration
+    if getattr(original, "windtunnel_correction", False):
+        return
+
+    def set_notification_configuration(self: Any,
+                                       notification_config: dict[str, Any] | None) -> None:
+        _check_notification_destinations(self, notification_config or {})
+        original(self, notification_config)
+
+    set_notification_configuration.windtunnel_correction = True  # type: ignore[attr-defined]
+    models.FakeBucket.set_notification_configuration = (  # type: ignore[method-assign]
+        set_notification_configuration)
+
+
+def _check_notification_destinations(bucket: Any, configuration: dict[str, Any]) -> None:
+    from moto.s3.exceptions import InvalidArgumentError
+
+    bucket_arn = f"arn:{bucket.partition}:s3:::{bucket.name}"
+    for key, destination_key, action, reason in _NOTIFICATION_DESTINATIONS:
+        entries = configuration.get(key) or []
+        for entry in entries if isinstance(entries, list) else [entries]:
+            arn = str(entry.get(destination_key, ""))
+            if _delivery_allowed(f"bucket {bucket_arn}", "s3.amazonaws.com", action, arn,
+                                 bucket_arn, bucket.account_id):
+                continue
+            # S3 names the destination with the configuration's ID, "null" when it has none.
+            raise InvalidArgumentError(
+                "Unable to validate the following destination configurations",
+                f"{arn}, {entry.get('Id') or 'null'}", reason.format(arn=arn))

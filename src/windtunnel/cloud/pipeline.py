@@ -24,10 +24,13 @@ from windtunnel.cloud.dataplane import DataPlaneHandler
 from windtunnel.cloud.messages import AwsRequest, AwsResponse
 from windtunnel.cloud.moto_corrections import (
     allow_inline_policies_without_version,
+    authorize_sns_deliveries,
     deliver_rule_targets_moto_lacks,
     detach_moto_event_source_mappings,
     match_event_source_mappings_by_name_or_arn,
     match_rules_with_eventbridge_patterns,
+    set_delivery_authorizer,
+    validate_bucket_notification_destinations,
 )
 from windtunnel.cloud.moto_dispatch import (
     MotoDispatcher,
@@ -37,6 +40,7 @@ from windtunnel.cloud.moto_dispatch import (
 from windtunnel.cloud.protocols import AwsError, render_error
 from windtunnel.cloud.state import BackendSnapshot, restore_backends, snapshot_backends
 from windtunnel.constants import DEFAULT_ACCOUNT_ID, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REGION
+from windtunnel.iam.enforcement import AccessDenied, Authorizer, IamMode, RoleSession
 
 __all__ = ["ADMIN_ACCESS_KEY", "CallRecord", "Cloud", "Provider"]
 
@@ -92,7 +96,8 @@ class Cloud:
     """
 
     def __init__(self, *, region: str = DEFAULT_REGION, account_id: str = DEFAULT_ACCOUNT_ID,
-                 endpoint_url: str | None = None) -> None:
+                 endpoint_url: str | None = None,
+                 iam_mode: IamMode | str = IamMode.ENFORCE) -> None:
         from moto.core.base_backend import BackendDict
         from moto.moto_api._internal import mock_random
 
@@ -104,8 +109,8 @@ class Cloud:
         self.account_id = account_id
         self.endpoint_url = endpoint_url or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"
         self.calls: deque[CallRecord] = deque(maxlen=_MAX_RECORDED_CALLS)
-        self.role_sessions: dict[str, tuple[str, str]] = {}
-        """Access keys that windtunnel issued: key ID -> (role ARN, session name)."""
+        self.authorizer = Authorizer(account_id, mode=iam_mode)
+        """The IAM stage: principals, policies, decisions and their records."""
         self.service_state: dict[str, Any] = {}
         """State that windtunnel keeps for services itself, by service name; snapshots
         and resets include it with moto's."""
@@ -119,13 +124,24 @@ class Cloud:
         match_event_source_mappings_by_name_or_arn()
         deliver_rule_targets_moto_lacks()
         match_rules_with_eventbridge_patterns()
+        authorize_sns_deliveries()
+        validate_bucket_notification_destinations()
+        set_delivery_authorizer(self._authorize_delivery)
         self._clients: dict[tuple[str, str], Any] = {}
+        from windtunnel.services.sts.provider import StsProvider
+
+        self.register(StsProvider(self))
 
     # --- extension points ----------------------------------------------------------
 
-    def register_role_session(self, access_key: str, role_arn: str, session_name: str) -> None:
-        """Remember that ``access_key`` belongs to a session of ``role_arn``."""
-        self.role_sessions[access_key] = (role_arn, session_name)
+    def register_role_session(self, access_key: str, role_arn: str, session_name: str, *,
+                              function_name: str | None = None) -> None:
+        """Remember that ``access_key`` belongs to a session of ``role_arn``.
+
+        ``function_name`` names the Lambda function whose execution role the session is.
+        """
+        self.authorizer.register_session(
+            access_key, RoleSession(role_arn, session_name, function_name=function_name))
 
     def register(self, provider: Provider) -> None:
         """Handle requests to ``provider.service`` with ``provider`` instead of moto."""
@@ -143,6 +159,12 @@ class Cloud:
         """Run ``effect`` after every successful request (stream records, deliveries)."""
         self._side_effects.append(effect)
 
+    def _authorize_delivery(self, service_principal: str, action: str, target_arn: str,
+                            source_arn: str | None, source_account: str | None) -> bool:
+        return self.authorizer.authorize_service(service_principal, action, target_arn,
+                                                 source_arn=source_arn,
+                                                 source_account=source_account)
+
     # --- the pipeline --------------------------------------------------------------
 
     def handle_http(self, method: str, url: str, headers: Any, body: bytes) -> AwsResponse:
@@ -150,7 +172,13 @@ class Cloud:
         headers = _text_headers(headers)
         signature = routing.read_signature(headers, url)
         if signature is None:
-            return _unsigned_request_error()
+            unsigned = routing.read_unsigned_service(headers, body, url)
+            if unsigned is None:
+                return _unsigned_request_error(headers)
+            # Operations that take no signature act as no principal in particular; they
+            # run as the administrator, which IAM does not check.
+            signature = routing.Signature(access_key="", region=self.region,
+                                          service=unsigned[0])
         request = AwsRequest(
             method=method,
             url=routing.canonical_url(url, signature.service, signature.region, headers),
@@ -172,23 +200,35 @@ class Cloud:
             self._authenticate(request)
             self._authorize(request)
             response = self._dispatch(request)
+        except AccessDenied as denial:
+            response = render_error(request.service, access_denied_error(denial))
         except AwsError as error:
             response = render_error(request.service, error)
+        except Exception as error:
+            # An emulation bug must not reach the caller as a Python exception, nor stop
+            # the server: the caller gets AWS's InternalFailure and the log the traceback.
+            logger.exception("internal error in %s %s", request.service, request.operation)
+            response = render_error(request.service, AwsError(
+                "InternalFailure",
+                f"windtunnel failed to handle {request.service} {request.operation or ''}: "
+                f"{type(error).__name__}: {error}. Please report it.",
+                status=500, sender_fault=False))
         self._record(request, response, time.perf_counter() - started)
         if response.status < 400:
+            if request.service == "iam":
+                self.authorizer.invalidate()
             for effect in self._side_effects:
                 effect(request, response)
         return response
 
     def _authenticate(self, request: AwsRequest) -> None:
-        # A key that windtunnel issued to a function acts as its role's session. Every other
-        # key is the administrator, so setups with dummy credentials keep working.
-        session = self.role_sessions.get(request.access_key or "")
-        request.context["principal"] = session[0] if session else "admin"
+        # Keys that windtunnel issued (role sessions, IAM users' access keys) name their
+        # owner. Every other key is the administrator, so setups with dummy credentials
+        # keep working.
+        request.context["principal"] = self.authorizer.principal_for(request.access_key)
 
     def _authorize(self, request: AwsRequest) -> None:
-        # Authorization allows everything until IAM policy evaluation is in place.
-        return None
+        self.authorizer.authorize(request, request.context["principal"])
 
     def _record(self, request: AwsRequest, response: AwsResponse, duration: float) -> None:
         self.calls.append(CallRecord(
@@ -208,6 +248,10 @@ class Cloud:
             response = provider.handle(request)
             if response is not None:
                 return response
+        return self.dispatch_to_moto(request)
+
+    def dispatch_to_moto(self, request: AwsRequest) -> AwsResponse:
+        """Let moto answer ``request``; providers call this to build on moto's result."""
         try:
             return self._moto.dispatch(request)
         except OperationNotImplemented:
@@ -259,6 +303,7 @@ class Cloud:
     def restore(self, snapshot: BackendSnapshot) -> None:
         """Put every service back to the state of ``snapshot``."""
         restore_backends(snapshot, self.service_state)
+        self.authorizer.invalidate()
 
 
 def _rest_operation(request: AwsRequest) -> str | None:
@@ -274,6 +319,34 @@ def _rest_operation(request: AwsRequest) -> str | None:
     except Exception:
         return None
     return routing.rest_operation_of(model, request.method, request.url)
+
+
+# The error each service returns for a request that IAM denies, when it differs from the
+# protocol's default (AccessDeniedException with status 400 for JSON protocols, AccessDenied
+# with status 403 for the query and REST-XML protocols). Codes and statuses come from the
+# services' API models (the error shapes named AccessDeniedException, AuthorizationError
+# and AccessDenied) and their API references.
+_ACCESS_DENIED_ERRORS: dict[str, tuple[str, int]] = {
+    "lambda": ("AccessDeniedException", 403),
+    "appsync": ("AccessDeniedException", 403),
+    "apigateway": ("AccessDeniedException", 403),
+    "sns": ("AuthorizationError", 403),
+    # NOTE: SQS speaks JSON with query-compatible error codes, and its code for an IAM
+    # denial (AccessDenied, 403) is taken from its query-protocol documentation.
+    "sqs": ("AccessDenied", 403),
+}
+
+
+def access_denied_error(denial: AccessDenied) -> AwsError:
+    """Return the error that ``denial.service`` sends when IAM denies a request."""
+    from windtunnel.cloud.protocols import protocol_of
+
+    known = _ACCESS_DENIED_ERRORS.get(denial.service)
+    if known is None:
+        known = (("AccessDeniedException", 400) if protocol_of(denial.service) == "json"
+                 else ("AccessDenied", 403))
+    code, status = known
+    return AwsError(code, denial.message, status=status)
 
 
 def _text_headers(headers: Any) -> HeadersDict:
@@ -310,11 +383,13 @@ def _not_implemented(request: AwsRequest) -> AwsError:
     )
 
 
-def _unsigned_request_error() -> AwsResponse:
+def _unsigned_request_error(headers: HeadersDict) -> AwsResponse:
     error = AwsError(
         "MissingAuthenticationToken",
         "Request is missing Authentication Token. Sign requests with AWS Signature Version 4 "
         "(any AWS SDK does this); the credentials may be dummy values such as test/test.",
         status=403,
     )
-    return render_error("sts", error)
+    # A request with X-Amz-Target speaks a JSON protocol and expects a JSON error; any
+    # other is answered in the query protocol's XML, which REST clients also read.
+    return render_error("dynamodb" if headers.get("X-Amz-Target") else "sts", error)

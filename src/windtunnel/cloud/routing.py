@@ -54,6 +54,47 @@ def read_signature(headers: Any, url: str) -> Signature | None:
     return Signature(access_key=access_key, region=region, service=service)
 
 
+# The services whose API models declare operations that need no signature, by the
+# X-Amz-Target prefix of their JSON protocol, and the query-protocol ones by service.
+_UNSIGNED_TARGET_PREFIXES = {
+    "AWSCognitoIdentityProviderService": "cognito-idp",
+    "AWSCognitoIdentityService": "cognito-identity",
+}
+_UNSIGNED_QUERY_SERVICES = ("sts",)
+
+
+def read_unsigned_service(headers: Any, body: bytes, url: str) -> tuple[str, str] | None:
+    """Return the service and operation of an unsigned request that its API allows unsigned.
+
+    Cognito's user-facing operations (SignUp, InitiateAuth, ...) and STS's
+    AssumeRoleWithWebIdentity and AssumeRoleWithSAML take no SigV4 signature; their API
+    models mark them with no authentication. Any other unsigned request returns None.
+    """
+    from windtunnel.cloud.protocols import service_model
+
+    target = headers.get("X-Amz-Target") or ""
+    if isinstance(target, bytes):
+        target = target.decode("latin-1")
+    prefix, _, operation = str(target).partition(".")
+    service = _UNSIGNED_TARGET_PREFIXES.get(prefix)
+    if service is None:
+        parameters = parse_qs(urlsplit(url).query)
+        if body and b"Action=" in body:
+            parameters.update(parse_qs(body.decode("utf-8", "replace")))
+        operation = (parameters.get("Action") or [""])[0]
+        service = next((name for name in _UNSIGNED_QUERY_SERVICES
+                        if operation in service_model(name).operation_names), None)
+    if service is None or not operation:
+        return None
+    try:
+        model = service_model(service).operation_model(operation)
+    except Exception:
+        return None
+    auth = model.auth_type == "none" or "smithy.api#noAuth" in (
+        getattr(model, "_operation_model", {}).get("auth") or [])
+    return (service, operation) if auth else None
+
+
 def is_aws_host(host: str) -> bool:
     """Tell whether a hostname belongs to AWS's public endpoints."""
     return bool(_AWS_HOST.search(host.split(":")[0]))

@@ -427,7 +427,9 @@ def _handler_error_code(code: str) -> str:
         return "NotFound"
     if code in ("ValidationException", "ValidationError", "InvalidParameterValue",
                 "InvalidParameterException", "InvalidRequestException", "MalformedPolicyDocument",
-                "InvalidParameterValueException", "BadRequestException"):
+                "InvalidParameterValueException", "BadRequestException",
+                "InvalidAttributeValue", "InvalidParameter", "MalformedPolicy",
+                "InvalidArgument"):
         return "InvalidRequest"
     return "GeneralServiceException"
 

@@ -38,9 +38,9 @@ from windtunnel.iam.conditions import condition_matches
 from windtunnel.iam.policy import Effect, Policy, PolicyKind, PrincipalSet, Statement, parse_policy
 from windtunnel.iam.request import AuthorizationRequest, PrincipalType
 from windtunnel.iam.variables import ContextValues, resolve
-from windtunnel.iam.wildcards import match_pattern, parse_pattern
+from windtunnel.iam.wildcards import match_any_written, match_pattern
 
-__all__ = ["Decision", "MatchedStatement", "PolicyType", "Reason", "evaluate"]
+__all__ = ["Decision", "MatchedStatement", "PolicyType", "Reason", "evaluate", "evaluate_trust"]
 
 logger = logging.getLogger(__name__)
 
@@ -126,11 +126,9 @@ def _as_policy(document: PolicyInput, kind: PolicyKind) -> Policy:
 
 def _action_matches(statement: Statement, action: str) -> bool:
     if statement.actions is not None:
-        return any(match_pattern(parse_pattern(a), action, ignore_case=True)
-                   for a in statement.actions)
+        return match_any_written(statement.actions, action, ignore_case=True)
     assert statement.not_actions is not None
-    return not any(match_pattern(parse_pattern(a), action, ignore_case=True)
-                   for a in statement.not_actions)
+    return not match_any_written(statement.not_actions, action, ignore_case=True)
 
 
 def _any_resource_matches(patterns: Sequence[str], resource: str, context: ContextValues,
@@ -329,3 +327,48 @@ def _decide_allow(request: AuthorizationRequest, groups: Mapping[PolicyType, lis
     missing_type = PolicyType.RESOURCE if request.kind in (
         PrincipalType.SERVICE, PrincipalType.ANONYMOUS) else PolicyType.IDENTITY
     return Decision(False, Reason.IMPLICIT_DENY, (), missing_type)
+
+
+def evaluate_trust(
+    request: AuthorizationRequest,
+    identity_policies: Sequence[PolicyInput],
+    trust_policy: PolicyInput,
+    *,
+    permissions_boundary: PolicyInput | None = None,
+    session_policies: Sequence[PolicyInput] | None = None,
+) -> Decision:
+    """Decide whether the caller may assume a role (``sts:AssumeRole`` and its kin).
+
+    Unlike other resource-based policies, a role's trust policy must always allow the
+    caller. When it names the caller itself (the user or the role session), that is
+    enough within the account. When it names the caller's account or the role behind the
+    session, the caller's identity-based policies must allow the action too, limited by a
+    permissions boundary and session policies. Across accounts both sides always have to
+    allow it. Source:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html
+    (trust policy) and
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+    """
+    has_boundary = permissions_boundary is not None
+    context = request.context_values()
+    trust = _matching_statements(PolicyType.RESOURCE,
+                                 [_as_policy(trust_policy, PolicyKind.RESOURCE)],
+                                 request, context, has_boundary)
+    full = evaluate(request, identity_policies, resource_policy=trust_policy,
+                    permissions_boundary=permissions_boundary,
+                    session_policies=session_policies)
+    if full.reason is Reason.EXPLICIT_DENY:
+        return full
+    trusted = _with_effect(trust, Effect.ALLOW)
+    if not trusted:
+        return Decision(False, Reason.IMPLICIT_DENY, (), PolicyType.RESOURCE)
+    direct = [m for m in trusted if m.grant is _Grant.DIRECT]
+    if direct and request.same_account and request.kind is not PrincipalType.ROOT:
+        return Decision(True, Reason.ALLOWED, _statements(direct))
+    identity_side = evaluate(request, identity_policies,
+                             permissions_boundary=permissions_boundary,
+                             session_policies=session_policies)
+    if identity_side.allowed:
+        return Decision(True, Reason.ALLOWED,
+                        identity_side.matched_statements + _statements(trusted))
+    return identity_side

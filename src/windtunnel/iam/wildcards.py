@@ -19,6 +19,7 @@ __all__ = [
     "Token",
     "arn_components",
     "match_any",
+    "match_any_written",
     "match_arn",
     "match_pattern",
     "parse_pattern",
@@ -60,8 +61,13 @@ class Pattern:
         return cls((text,) if text else ())
 
 
+@lru_cache(maxsize=8192)
 def parse_pattern(text: str) -> Pattern:
-    """Split ``text`` into literal runs and the wildcards ``*`` and ``?``."""
+    """Split ``text`` into literal runs and the wildcards ``*`` and ``?``.
+
+    Patterns are immutable, so parses are cached: the same policies are evaluated on every
+    request.
+    """
     tokens: list[Token] = []
     literal: list[str] = []
     for character in text:
@@ -90,6 +96,21 @@ def _compile(pattern: Pattern, ignore_case: bool) -> re.Pattern[str]:
             parts.append(re.escape(token))
     flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
     return re.compile("".join(parts), flags)
+
+
+def match_any_written(patterns: tuple[str, ...], value: str, *,
+                      ignore_case: bool = False) -> bool:
+    """Return whether the whole of ``value`` matches any of ``patterns`` as written."""
+    return _compile_any(patterns, ignore_case).fullmatch(value) is not None
+
+
+@lru_cache(maxsize=4096)
+def _compile_any(patterns: tuple[str, ...], ignore_case: bool) -> re.Pattern[str]:
+    # One alternation per list of patterns, so a statement's Action list costs one match.
+    alternatives = "|".join(f"(?:{_compile(parse_pattern(text), ignore_case).pattern})"
+                            for text in patterns)
+    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
+    return re.compile(alternatives, flags)
 
 
 def match_pattern(pattern: Pattern, value: str, *, ignore_case: bool = False) -> bool:

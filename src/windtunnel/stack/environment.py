@@ -21,6 +21,7 @@ from windtunnel.deploy.engine import Deployer
 from windtunnel.deploy.model import DeployedStack
 from windtunnel.deploy.outputs import localize_endpoints
 from windtunnel.errors import TemplateError, WindtunnelError
+from windtunnel.iam.enforcement import IamMode
 from windtunnel.runtime.functions import Isolation, LambdaRuntime
 from windtunnel.services.apigateway.dataplane import ExecuteApiPlane
 from windtunnel.services.awslambda.provider import LambdaProvider
@@ -80,14 +81,15 @@ class Environment:
 
     def __init__(self, *, region: str | None = None, account_id: str = DEFAULT_ACCOUNT_ID,
                  endpoint_url: str | None = None, strict: bool = False,
-                 isolation: Isolation = "thread") -> None:
+                 isolation: Isolation = "thread",
+                 iam: IamMode | str = IamMode.ENFORCE) -> None:
         # Without an explicit region, the first application that names one (the Framework's
         # provider.region) sets it.
         if region is not None:
             check_region(region)
         self._region_chosen = region is not None
         self.cloud = Cloud(region=region or DEFAULT_REGION, account_id=account_id,
-                           endpoint_url=endpoint_url)
+                           endpoint_url=endpoint_url, iam_mode=IamMode.parse(iam))
         self.registry = StackRegistry()
         self.cloud.register(CloudFormationProvider(self.registry))
         # True while something serves the cloud at its endpoint URL: the caller that
@@ -96,6 +98,7 @@ class Environment:
         self._server: EndpointServer | None = None
         self._server_lock = threading.Lock()
         self.clock = VirtualClock()
+        self.cloud.authorizer.clock = self.clock.now
         self.functions = LambdaRuntime(self.cloud, isolation=isolation,
                                        endpoint=self._serve_for_functions)
         lambda_provider = LambdaProvider(self.functions)

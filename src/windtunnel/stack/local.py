@@ -14,9 +14,11 @@ from windtunnel.cloud.protocols import AwsError
 from windtunnel.cloud.server import EndpointApp, EndpointServer
 from windtunnel.deploy.model import DeployedStack
 from windtunnel.errors import WindtunnelError
+from windtunnel.iam.enforcement import IamMode
 from windtunnel.runtime.functions import Isolation
 from windtunnel.runtime.result import InvocationResult
 from windtunnel.stack.environment import Environment
+from windtunnel.stack.iam import StackIam
 
 __all__ = ["EmulatedStack", "InvocationError", "Stack"]
 
@@ -44,7 +46,8 @@ class Stack:
     def local(path: Path | str = ".", *, stack_name: str | None = None,
               stage: str | None = None, params: Mapping[str, str] | None = None,
               region: str | None = None, strict: bool = False,
-              isolation: Isolation = "thread") -> EmulatedStack:
+              isolation: Isolation = "thread",
+              iam: IamMode | str = IamMode.ENFORCE) -> EmulatedStack:
         """Load the application at ``path`` into a new embedded cloud.
 
         ``path`` is a template file or a directory holding serverless.yml, template.yaml or
@@ -55,8 +58,14 @@ class Stack:
         execution environment in a child process that speaks the Lambda Runtime API, so
         a timeout kills the handler and a crash stays in its environment. Child processes
         reach the emulation over HTTP on a free port of 127.0.0.1.
+
+        ``iam`` sets how the IAM policies of the application apply to the calls its
+        functions make: ``"enforce"`` (the default) denies what AWS denies, ``"warn"``
+        allows every call and records the denials for ``stack.iam.report()``, and ``"off"``
+        checks nothing.
         """
-        environment = Environment(region=region, strict=strict, isolation=isolation)
+        environment = Environment(region=region, strict=strict, isolation=isolation,
+                                  iam=iam)
         stacks = environment.load(path, stack_name=stack_name, stage=stage, parameters=params)
         if len(stacks) != 1:
             names = ", ".join(stack.name for stack in stacks)
@@ -74,6 +83,8 @@ class EmulatedStack:
         self.deployed = stack
         self._server: EndpointServer | None = None
         self._http: httpx.Client | None = None
+        self.iam = StackIam(environment, stack)
+        """IAM enforcement: ``mode``, recorded ``decisions`` and ``report()``."""
 
     @property
     def name(self) -> str:

@@ -34,6 +34,14 @@ Resources:
       Handler: app.handler
       Role: !GetAtt Role.Arn
       Code: ./src
+  InvokePermission:
+    # API Gateway invokes the function only when its resource policy allows it.
+    Type: AWS::Lambda::Permission
+    Properties:
+      FunctionName: !Ref Function
+      Action: lambda:InvokeFunction
+      Principal: apigateway.amazonaws.com
+      SourceArn: !Sub "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/*"
   Api:
     Type: AWS::ApiGateway::RestApi
     Properties: {Name: validated}

@@ -76,8 +76,14 @@ def test_rule_delivery_uses_eventbridge_matching(stack: EmulatedStack) -> None:
     queue_url = stack.physical_id("Queue")
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
         "Attributes"]["QueueArn"]
-    events.put_rule(Name="with-items", EventPattern=json.dumps(
-        {"source": ["shop"], "detail": {"items": [{"exists": True}]}}))
+    rule_arn = events.put_rule(Name="with-items", EventPattern=json.dumps(
+        {"source": ["shop"], "detail": {"items": [{"exists": True}]}}))["RuleArn"]
+    # EventBridge delivers to a queue only when the queue policy allows it.
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                       "Action": "sqs:SendMessage", "Resource": queue_arn,
+                       "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}}]})})
     events.put_targets(Rule="with-items", Targets=[{"Id": "queue", "Arn": queue_arn}])
 
     for items in ([], ["pen"]):
@@ -87,3 +93,28 @@ def test_rule_delivery_uses_eventbridge_matching(stack: EmulatedStack) -> None:
 
     assert [json.loads(message["Body"])["detail"]["items"] for message in messages] == [
         ["pen"]]
+
+
+def test_schedule_rule_matches_no_event(stack: EmulatedStack) -> None:
+    """A rule with only a schedule expression is not matched by events put on its bus.
+
+    Source: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rules.html (a rule
+    runs either when an event matches its pattern or on a schedule)
+    """
+    events = stack.client("events")
+    sqs = stack.client("sqs")
+    queue_url = stack.physical_id("Queue")
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"]["QueueArn"]
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+                       "Action": "sqs:SendMessage", "Resource": queue_arn}]})})
+    events.put_rule(Name="hourly", ScheduleExpression="rate(1 hour)")
+    events.put_targets(Rule="hourly", Targets=[{"Id": "queue", "Arn": queue_arn}])
+
+    events.put_events(Entries=[{"Source": "shop", "DetailType": "OrderCreated",
+                                "Detail": "{}"}])
+    messages = sqs.receive_message(QueueUrl=queue_url).get("Messages", [])
+
+    assert messages == []

@@ -44,6 +44,7 @@ Resources:
     Properties:
       Handler: app.put_item
       Environment: {Variables: {TABLE: !Ref Items}}
+      Policies: [{DynamoDBWritePolicy: {TableName: !Ref Items}}]
   Fail:
     Type: AWS::Serverless::Function
     Properties: {Handler: app.fail}

@@ -52,6 +52,7 @@ Resources:
     Properties:
       Handler: app.put_item
       Environment: {Variables: {TABLE: !Ref Items, GREETING: !Ref Greeting}}
+      Policies: [{DynamoDBWritePolicy: {TableName: !Ref Items}}]
 Outputs:
   TableName: {Value: !Ref Items}
 """

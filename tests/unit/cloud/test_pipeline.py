@@ -150,3 +150,68 @@ def test_rest_json_operations_are_named(cloud: Cloud) -> None:
     assert operations == [("lambda", "ListFunctions"), ("apigateway", "CreateRestApi"),
                           ("apigateway", "GetResources"),
                           ("lambda", "GetFunctionConfiguration")]
+
+
+def test_unsigned_cognito_sign_up_is_served(cloud: Cloud) -> None:
+    """Cognito's SignUp takes no signature, as its API model declares, and is answered.
+
+    Source: https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_SignUp.html
+    ("This is a public API operation ... not signed")
+    """
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    from windtunnel.cloud.inprocess import attach
+
+    idp = cloud.client("cognito-idp")
+    pool = idp.create_user_pool(PoolName="users")["UserPool"]["Id"]
+    client_id = idp.create_user_pool_client(UserPoolId=pool, ClientName="web")[
+        "UserPoolClient"]["ClientId"]
+    public = boto3.client("cognito-idp", region_name="us-east-1",
+                          config=Config(signature_version=UNSIGNED))
+    attach(public, cloud)
+
+    response = public.sign_up(ClientId=client_id, Username="ana@example.com",
+                              Password="Correct-horse-1")
+
+    assert response["UserConfirmed"] is False
+    assert idp.admin_get_user(UserPoolId=pool, Username="ana@example.com")["Username"]
+
+
+def test_unsigned_signed_only_operation_is_rejected(cloud: Cloud) -> None:
+    """An operation that needs a signature is rejected when it arrives unsigned."""
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    from windtunnel.cloud.inprocess import attach
+
+    public = boto3.client("cognito-idp", region_name="us-east-1",
+                          config=Config(signature_version=UNSIGNED))
+    attach(public, cloud)
+
+    with pytest.raises(ClientError) as caught:
+        public.list_user_pools(MaxResults=1)
+
+    assert caught.value.response["Error"]["Code"] == "MissingAuthenticationToken"
+
+
+def test_emulation_failure_is_internal_failure(cloud: Cloud) -> None:
+    """A provider that raises gives the caller a 500 InternalFailure, and the cloud goes on."""
+
+    class Broken:
+        service = "sqs"
+
+        def handle(self, request: object) -> None:
+            raise RuntimeError("boom")
+
+    cloud.register(Broken())
+
+    with pytest.raises(ClientError) as caught:
+        cloud.client("sqs").list_queues()
+    after = cloud.client("dynamodb").list_tables()
+
+    error = caught.value.response["Error"]
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert error["Code"] == "InternalFailure"
+    assert "RuntimeError: boom" in error["Message"]
+    assert after["TableNames"] == []

@@ -107,6 +107,12 @@ def test_bucket_lifecycle_rules(make_context: ContextFactory) -> None:
 def test_bucket_queue_notification(make_context: ContextFactory) -> None:
     """A QueueConfiguration with a key filter is stored with the queue ARN (BUCKET_DOC)."""
     queue = create_queue(make_context("Queue", "AWS::SQS::Queue"), {})
+    # S3 accepts a destination only when its policy lets S3 send to it.
+    boto3.client("sqs", region_name="us-east-1").set_queue_attributes(
+        QueueUrl=queue.physical_id, Attributes={"Policy": json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sqs:SendMessage", "Resource": queue.attributes["Arn"]}]})})
     properties = {"BucketName": "uploads", "NotificationConfiguration": {
         "QueueConfigurations": [{
             "Event": "s3:ObjectCreated:*", "Queue": queue.attributes["Arn"],
@@ -122,9 +128,31 @@ def test_bucket_queue_notification(make_context: ContextFactory) -> None:
     assert rule["Value"] == ".jpg"
 
 
+def _function_allowing_s3(name: str) -> str:
+    """Create a function whose policy lets S3 invoke it; return its ARN."""
+    import io
+    import zipfile
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("app.py", "def handler(event, context):\n    return None\n")
+    iam = boto3.client("iam", region_name="us-east-1")
+    role_arn = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    awslambda = boto3.client("lambda", region_name="us-east-1")
+    function_arn: str = awslambda.create_function(
+        FunctionName=name, Runtime="python3.12", Role=role_arn, Handler="app.handler",
+        Code={"ZipFile": archive.getvalue()})["FunctionArn"]
+    awslambda.add_permission(FunctionName=name, StatementId="s3", Action="lambda:InvokeFunction",
+                             Principal="s3.amazonaws.com")
+    return function_arn
+
+
 def test_bucket_lambda_notification(make_context: ContextFactory) -> None:
     """A LambdaConfiguration is stored as LambdaFunctionConfigurations (BUCKET_DOC)."""
-    function_arn = "arn:aws:lambda:us-east-1:123456789012:function:resize"
+    function_arn = _function_allowing_s3("resize")
     create_bucket(make_context("Bucket", "AWS::S3::Bucket"), {
         "BucketName": "images", "NotificationConfiguration": {"LambdaConfigurations": [
             {"Event": "s3:ObjectRemoved:*", "Function": function_arn}]}})

@@ -31,6 +31,7 @@ Resources:
     Properties:
       Handler: app.put_item
       Environment: {Variables: {TABLE: !Ref Items, GREETING: !Ref Greeting}}
+      Policies: [{DynamoDBWritePolicy: {TableName: !Ref Items}}]
   Fail:
     Type: AWS::Serverless::Function
     Properties: {Handler: app.fail}

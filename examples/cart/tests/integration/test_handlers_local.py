@@ -146,7 +146,6 @@ def test_remove_item_deletes_line(app: EmulatedStack, api_event: ApiEventFactory
     assert second.payload["statusCode"] == 404
 
 
-@pytest.mark.xfail(strict=True, reason="windtunnel does not enforce IAM policies yet")
 def test_get_cart_needs_query_permission(app: EmulatedStack,
                                          api_event: ApiEventFactory) -> None:
     """getCart fails with AccessDeniedException once its role no longer allows Query."""

@@ -1,9 +1,17 @@
-"""Resource handlers for IAM roles, users, groups, policies, access keys and instance profiles."""
+"""Resource handlers for IAM roles, users, groups, policies, access keys and instance profiles.
+
+Policy documents are checked before IAM receives them, because moto 5.2 accepts documents
+that IAM rejects with ``MalformedPolicyDocument``: a Principal in an identity-based policy,
+and any trust policy. The queue, topic and bucket policy handlers use the same check with
+their services' errors.
+"""
 
 from __future__ import annotations
 
+import enum
 import json
 import re
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -20,6 +28,8 @@ from windtunnel.deploy.resources.properties import (
     coerce_boolean,
     coerce_integer,
 )
+from windtunnel.iam.errors import MalformedPolicyError
+from windtunnel.iam.policy import PolicyKind, parse_policy
 
 # Properties that each type's CloudFormation schema accepts in a template. Read-only
 # attributes such as Arn are left out because a template cannot set them.
@@ -51,6 +61,129 @@ _NAME_MAX = 128
 
 _AWS_MANAGED_POLICY_ARN = re.compile(r"^arn:[\w-]+:iam::aws:policy(/.*/|/)([^/]+)$")
 
+
+class PolicyProblem(enum.Enum):
+    """The reason a service rejects a policy document. Each service words it its own way."""
+
+    INVALID_JSON = "invalid JSON"
+    MISSING_STATEMENT = "no Statement"
+    PRINCIPAL_NOT_ALLOWED = "a Principal in an identity-based policy"
+    MISSING_PRINCIPAL = "a statement without Principal"
+    INVALID_PRINCIPAL = "an invalid Principal"
+    RESOURCE_NOT_ALLOWED = "a Resource in a trust policy"
+    MISSING_ACTION = "a statement without Action"
+    MISSING_RESOURCE = "a statement without Resource"
+    SYNTAX = "a syntax error"
+
+
+class PolicyUse(enum.Enum):
+    """Where a policy document is attached, which decides the elements it must have."""
+
+    IDENTITY = "identity"
+    TRUST = "trust"
+    RESOURCE = "resource"
+
+
+_PRINCIPAL_KEYS = ("Principal", "NotPrincipal")
+_RESOURCE_KEYS = ("Resource", "NotResource")
+_ACTION_KEYS = ("Action", "NotAction")
+
+
+def find_policy_problem(document: Any, use: PolicyUse, *,
+                        resource_required: bool = False) -> PolicyProblem | None:
+    """Return why ``document`` is not a valid policy for ``use``, or None when it is valid.
+
+    The grammar is that of the IAM User Guide,
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html
+    checked by the policy engine's parser, so every policy that loads can be evaluated.
+    The element checks come first because IAM names them in its errors.
+    ``resource_required`` makes a resource-based policy need Resource, as S3 does.
+    """
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            return PolicyProblem.INVALID_JSON
+    if not isinstance(document, Mapping):
+        return PolicyProblem.SYNTAX
+    statements = document.get("Statement")
+    if statements is None:
+        return PolicyProblem.MISSING_STATEMENT
+    if isinstance(statements, Mapping):
+        statements = [statements]
+    if not isinstance(statements, list) or not all(isinstance(s, Mapping) for s in statements):
+        return PolicyProblem.SYNTAX
+
+    for statement in statements:
+        problem = _statement_problem(statement, use, resource_required)
+        if problem is not None:
+            return problem
+
+    kind = PolicyKind.IDENTITY if use is PolicyUse.IDENTITY else PolicyKind.RESOURCE
+    try:
+        parse_policy(document, kind)
+    except MalformedPolicyError as error:
+        if any(key in error.path for key in _PRINCIPAL_KEYS):
+            return PolicyProblem.INVALID_PRINCIPAL
+        return PolicyProblem.SYNTAX
+    return None
+
+
+def _statement_problem(statement: Mapping[str, Any], use: PolicyUse,
+                       resource_required: bool) -> PolicyProblem | None:
+    has_principal = any(key in statement for key in _PRINCIPAL_KEYS)
+    has_resource = any(key in statement for key in _RESOURCE_KEYS)
+    if use is PolicyUse.IDENTITY and has_principal:
+        return PolicyProblem.PRINCIPAL_NOT_ALLOWED
+    if use is PolicyUse.TRUST and has_resource:
+        return PolicyProblem.RESOURCE_NOT_ALLOWED
+    if use is not PolicyUse.IDENTITY and not has_principal:
+        return PolicyProblem.MISSING_PRINCIPAL
+    if not any(statement.get(key) for key in _ACTION_KEYS):
+        return PolicyProblem.MISSING_ACTION
+    if (use is PolicyUse.IDENTITY or resource_required) and not has_resource:
+        return PolicyProblem.MISSING_RESOURCE
+    return None
+
+
+# IAM's MalformedPolicyDocument messages, as AWS returns them. The conformance tests in
+# tests/conformance/iam/test_malformed_policies.py cite the responses they come from.
+_IAM_MESSAGES = {
+    PolicyProblem.INVALID_JSON: "This policy contains invalid Json",
+    PolicyProblem.PRINCIPAL_NOT_ALLOWED: "Policy document should not specify a principal.",
+    PolicyProblem.MISSING_PRINCIPAL: (
+        "Invalid principal in policy: com.amazon.balsa.error.InvalidPolicyException: "
+        "The passed in policy has a statement with no principals!"),
+    PolicyProblem.RESOURCE_NOT_ALLOWED: "Has prohibited field Resource",
+    PolicyProblem.MISSING_ACTION: "Policy statement must contain actions.",
+    PolicyProblem.MISSING_RESOURCE: "Policy statement must contain resources.",
+}
+_IAM_SYNTAX_MESSAGE = "Syntax errors in policy."
+
+
+def rejected_policy(context: ResourceContext, operation: str, code: str,
+                    message: str) -> ClientError:
+    """Build the error a service returns for a policy it rejects, with status 400.
+
+    The engine reports it as CloudFormation reports a handler's failed service call. The
+    request ID derives from the stack and logical ID, so the message is the same on every
+    load.
+    """
+    request_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{context.stack_id}/{context.logical_id}")
+    return ClientError({
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": 400, "RequestId": str(request_id)},
+    }, operation)
+
+
+def check_iam_policy(context: ResourceContext, document: Any, use: PolicyUse,
+                     operation: str) -> None:
+    """Raise IAM's ``MalformedPolicyDocument`` error when ``document`` is not valid."""
+    problem = find_policy_problem(document, use)
+    if problem is None:
+        return
+    message = _IAM_MESSAGES.get(problem, _IAM_SYNTAX_MESSAGE)
+    raise rejected_policy(context, operation, "MalformedPolicyDocument", message)
 
 
 def _policy_document_json(document: Any) -> str:
@@ -120,6 +253,10 @@ def _attach_managed_policies(context: ResourceContext, principal_kind: str, name
 def _put_inline_policy(context: ResourceContext, principal_kind: str, name: str,
                        policy_name: str, document: Any) -> None:
     iam = context.client("iam")
+    operation = f"Put{principal_kind.capitalize()}Policy"
+    if document != "":
+        # IAM reports a missing document itself.
+        check_iam_policy(context, document, PolicyUse.IDENTITY, operation)
     document_json = _policy_document_json(document)
     if principal_kind == "role":
         iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=document_json)
@@ -144,6 +281,8 @@ def create_role(context: ResourceContext, properties: dict[str, Any]) -> Provisi
     check_properties(properties, _PROPERTIES[context.resource_type])
     require_properties(properties, "AssumeRolePolicyDocument")
     iam = context.client("iam")
+    check_iam_policy(context, properties["AssumeRolePolicyDocument"], PolicyUse.TRUST,
+                     "CreateRole")
 
     name = properties.get("RoleName") or context.physical_name(max_length=_ROLE_NAME_MAX)
     request: dict[str, Any] = {
@@ -211,6 +350,7 @@ def create_managed_policy(context: ResourceContext, properties: dict[str, Any]) 
     check_properties(properties, _PROPERTIES[context.resource_type])
     require_properties(properties, "PolicyDocument")
     iam = context.client("iam")
+    check_iam_policy(context, properties["PolicyDocument"], PolicyUse.IDENTITY, "CreatePolicy")
 
     request: dict[str, Any] = {
         "PolicyName": (properties.get("ManagedPolicyName")

@@ -12,6 +12,12 @@ from windtunnel.deploy.resources.base import (
     provisions,
     require_properties,
 )
+from windtunnel.deploy.resources.iam import (
+    PolicyProblem,
+    PolicyUse,
+    find_policy_problem,
+    rejected_policy,
+)
 from windtunnel.deploy.resources.properties import (
     check_properties,
     coerce_boolean,
@@ -363,6 +369,35 @@ def create_bucket_policy(context: ResourceContext, properties: dict[str, Any]) -
     require_properties(properties, "Bucket", "PolicyDocument")
 
     document = properties["PolicyDocument"]
+    _check_bucket_policy(context, document)
     policy = document if isinstance(document, str) else json.dumps(document)
     context.client("s3").put_bucket_policy(Bucket=properties["Bucket"], Policy=policy)
     return Provisioned(physical_id=properties["Bucket"])
+
+
+# S3's MalformedPolicy messages, as AWS returns them ("Invalid principal in policy":
+# https://repost.aws/knowledge-center/s3-invalid-principal-in-policy-error). The conformance
+# tests in tests/conformance/iam/test_malformed_policies.py cite the other responses.
+# NOTE: the messages for a missing Statement, Action or Resource follow the wording for a
+# missing Principal and are not confirmed. Other syntax errors get "Invalid policy syntax.".
+_BUCKET_POLICY_MESSAGES = {
+    PolicyProblem.MISSING_STATEMENT: "Missing required field Statement",
+    PolicyProblem.MISSING_PRINCIPAL: "Missing required field Principal",
+    PolicyProblem.INVALID_PRINCIPAL: "Invalid principal in policy",
+    PolicyProblem.MISSING_ACTION: "Missing required field Action",
+    PolicyProblem.MISSING_RESOURCE: "Missing required field Resource",
+}
+
+
+def _check_bucket_policy(context: ResourceContext, document: Any) -> None:
+    """Raise S3's ``MalformedPolicy`` error for a bucket policy that is not valid."""
+    problem = find_policy_problem(document, PolicyUse.RESOURCE, resource_required=True)
+    if problem is None:
+        return
+    if problem is PolicyProblem.INVALID_JSON:
+        text = str(document).lstrip()
+        message = ("This policy contains invalid Json" if text.startswith("{") else
+                   "Policies must be valid JSON and the first byte must be '{'")
+    else:
+        message = _BUCKET_POLICY_MESSAGES.get(problem, "Invalid policy syntax.")
+    raise rejected_policy(context, "PutBucketPolicy", "MalformedPolicy", message)

@@ -13,6 +13,7 @@ from windtunnel.deploy.resources.base import (
     provisions,
     require_properties,
 )
+from windtunnel.deploy.resources.iam import PolicyUse, find_policy_problem, rejected_policy
 from windtunnel.deploy.resources.properties import (
     check_properties,
     coerce_boolean,
@@ -176,6 +177,7 @@ def create_topic_policy(context: ResourceContext, properties: dict[str, Any]) ->
     require_properties(properties, "PolicyDocument", "Topics")
 
     client = context.client("sns")
+    _check_topic_policy(context, properties["PolicyDocument"])
     policy = _json_text(properties["PolicyDocument"])
     for arn in properties["Topics"]:
         client.set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=policy)
@@ -191,11 +193,23 @@ def create_topic_inline_policy(context: ResourceContext,
     """Set the policy document on one topic; ``Ref`` returns the topic ARN."""
     check_properties(properties, _TOPIC_INLINE_POLICY_PROPERTIES)
     require_properties(properties, "PolicyDocument", "TopicArn")
+    _check_topic_policy(context, properties["PolicyDocument"])
 
     context.client("sns").set_topic_attributes(
         TopicArn=properties["TopicArn"], AttributeName="Policy",
         AttributeValue=_json_text(properties["PolicyDocument"]))
     return Provisioned(physical_id=properties["TopicArn"])
+
+
+def _check_topic_policy(context: ResourceContext, document: Any) -> None:
+    """Raise SNS's error for a topic policy that is not valid policy grammar.
+
+    SNS rejects a policy without Principal with "Policy Error: null", and moto 5.2 stores
+    any document. NOTE: the same message is assumed for every other grammar error.
+    """
+    if find_policy_problem(document, PolicyUse.RESOURCE) is not None:
+        raise rejected_policy(context, "SetTopicAttributes", "InvalidParameter",
+                              "Invalid parameter: Policy Error: null")
 
 
 def _json_text(value: Any) -> str:

@@ -12,6 +12,7 @@ from windtunnel.deploy.resources.base import (
     provisions,
     require_properties,
 )
+from windtunnel.deploy.resources.iam import PolicyUse, find_policy_problem, rejected_policy
 from windtunnel.deploy.resources.properties import (
     check_properties,
     coerce_boolean,
@@ -92,6 +93,7 @@ def create_queue_policy(context: ResourceContext, properties: dict[str, Any]) ->
     require_properties(properties, "PolicyDocument", "Queues")
 
     client = context.client("sqs")
+    _check_queue_policy(context, properties["PolicyDocument"])
     policy = _policy_text(properties["PolicyDocument"])
     for url in properties["Queues"]:
         client.set_queue_attributes(QueueUrl=url, Attributes={"Policy": policy})
@@ -109,6 +111,7 @@ def create_queue_inline_policy(context: ResourceContext,
     require_properties(properties, "PolicyDocument", "Queue")
 
     client = context.client("sqs")
+    _check_queue_policy(context, properties["PolicyDocument"])
     client.set_queue_attributes(QueueUrl=properties["Queue"],
                                 Attributes={"Policy": _policy_text(properties["PolicyDocument"])})
     return Provisioned(physical_id=properties["Queue"])
@@ -116,3 +119,14 @@ def create_queue_inline_policy(context: ResourceContext,
 
 def _policy_text(document: Any) -> str:
     return document if isinstance(document, str) else json.dumps(document)
+
+
+def _check_queue_policy(context: ResourceContext, document: Any) -> None:
+    """Raise SQS's error for a queue policy that is not valid policy grammar.
+
+    SQS returns one message whatever is wrong with the document. moto 5.2 stores any
+    document.
+    """
+    if find_policy_problem(document, PolicyUse.RESOURCE) is not None:
+        raise rejected_policy(context, "SetQueueAttributes", "InvalidAttributeValue",
+                              "Invalid value for the parameter Policy.")

@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, unquote
 from windtunnel.cloud.dataplane import DataPlaneRequest
 from windtunnel.cloud.messages import AwsResponse
 from windtunnel.cloud.protocols import AwsError
+from windtunnel.services.apigateway.permissions import execute_api_arn, gateway_may_invoke
 
 if TYPE_CHECKING:
     from windtunnel.cloud.pipeline import Cloud
@@ -145,6 +146,11 @@ def handle_http_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
     version = str(integration.payload_format_version or "2.0")
     event = _event_v1(served, match) if version == "1.0" else _event_v2(served, match)
 
+    name, qualifier = _split_qualifier(function)
+    source_arn = execute_api_arn(cloud, api_id, stage_name, request.method, route_path)
+    if not gateway_may_invoke(cloud, name, qualifier, source_arn,
+                              getattr(integration, "credentials_arn", None)):
+        return _error(500, "Internal Server Error", request_id)
     return _invoke(functions, function, event, version, route.route_key, request_id)
 
 

@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl
 from windtunnel.cloud.dataplane import DataPlaneRequest
 from windtunnel.cloud.messages import AwsResponse
 from windtunnel.cloud.protocols import AwsError
+from windtunnel.services.apigateway.permissions import execute_api_arn, gateway_may_invoke
 from windtunnel.services.apigateway.rest_checks import check_method_requirements
 
 if TYPE_CHECKING:
@@ -112,6 +113,11 @@ def handle_rest_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
     event = _proxy_event(cloud, api, api_id, stage_name, variables, route, request,
                          resource_path, request_id, extended_request_id)
     function_arn, qualifier = _function_of(str(integration.uri), variables)
+    source_arn = execute_api_arn(cloud, api_id, stage_name, request.method, resource_path)
+    if not gateway_may_invoke(cloud, function_arn, qualifier, source_arn,
+                              getattr(integration, "credentials", None)):
+        # API_CONFIGURATION_ERROR: API Gateway may not invoke the function.
+        return _internal_server_error(500, request_id, extended_request_id)
     try:
         result = functions.invoke(function_arn, json.dumps(event).encode(),
                                   qualifier=qualifier)
