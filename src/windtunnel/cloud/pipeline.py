@@ -135,13 +135,16 @@ class Cloud:
     # --- extension points ----------------------------------------------------------
 
     def register_role_session(self, access_key: str, role_arn: str, session_name: str, *,
-                              function_name: str | None = None) -> None:
+                              function_name: str | None = None,
+                              secret_key: str | None = None) -> None:
         """Remember that ``access_key`` belongs to a session of ``role_arn``.
 
-        ``function_name`` names the Lambda function whose execution role the session is.
+        ``function_name`` names the Lambda function whose execution role the session is;
+        ``secret_key`` lets API Gateway verify signatures made with the session's keys.
         """
         self.authorizer.register_session(
-            access_key, RoleSession(role_arn, session_name, function_name=function_name))
+            access_key, RoleSession(role_arn, session_name, function_name=function_name,
+                                    secret_key=secret_key))
 
     def register(self, provider: Provider) -> None:
         """Handle requests to ``provider.service`` with ``provider`` instead of moto."""

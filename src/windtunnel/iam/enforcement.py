@@ -81,6 +81,8 @@ class RoleSession:
     session_name: str
     function_name: str | None = None
     session_policies: tuple[Mapping[str, Any], ...] = ()
+    secret_key: str | None = field(default=None, repr=False)
+    """The secret access key, to verify signatures made with the session's credentials."""
 
     @property
     def arn(self) -> str:
@@ -186,6 +188,21 @@ class Authorizer:
             return Principal(user.arn, PrincipalType.USER, self.account_id)
         return self.admin
 
+    def secret_key_of(self, access_key: str) -> str | None:
+        """Return the secret of a key that windtunnel issued or that an IAM user has, or None.
+
+        Signatures made with other keys (the administrator's) are not verified.
+        """
+        session = self.sessions.get(access_key)
+        if session is not None:
+            return session.secret_key
+        backend = _iam_backend(self.account_id)
+        for user in backend.users.values():
+            for key in user.access_keys:
+                if key.access_key_id == access_key:
+                    return str(key.secret_access_key)
+        return None
+
     @property
     def admin(self) -> Principal:
         """The administrator principal of tests and of requests with other credentials."""
@@ -220,9 +237,14 @@ class Authorizer:
                 raise AccessDenied(request.service, decision.message(authorization))
 
     def decide(self, principal: Principal, check: AccessCheck,
-               global_context: Mapping[str, ContextValue] | None = None,
+               global_context: Mapping[str, ContextValue] | None = None, *,
+               resource_policy: Mapping[str, Any] | None = None,
                ) -> tuple[Decision, AuthorizationRequest]:
-        """Evaluate one check for ``principal``; return the decision and the request."""
+        """Evaluate one check for ``principal``; return the decision and the request.
+
+        ``resource_policy`` replaces the policy looked up for the check's resource, for
+        resources whose policy the lookup does not know (an API's resource policy).
+        """
         context: dict[str, ContextValue] = dict(global_context or {})
         context.update(check.context)
         authorization = AuthorizationRequest(
@@ -230,8 +252,10 @@ class Authorizer:
             context=context, principal_type=principal.kind, account=principal.account,
             role_arn=principal.role_arn)
         grants = self.grants_of(principal)
+        policy = resource_policy if resource_policy is not None else _resource_policy(
+            check.resource)
         decision = evaluate(authorization, grants.identity,
-                            resource_policy=_resource_policy(check.resource),
+                            resource_policy=policy,
                             permissions_boundary=grants.boundary,
                             session_policies=grants.sessions or None)
         return decision, authorization

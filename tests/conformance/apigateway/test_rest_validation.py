@@ -159,7 +159,6 @@ def test_body_that_is_not_json_is_invalid(stack: EmulatedStack) -> None:
 
 
 @pytest.mark.parametrize(("path", "feature"), [
-    ("/secured", "AWS_IAM authorization"),
     ("/keyed", "API keys"),
 ])
 def test_unemulated_requirements_are_refused(stack: EmulatedStack, path: str,
@@ -170,3 +169,15 @@ def test_unemulated_requirements_are_refused(stack: EmulatedStack, path: str,
 
     assert response.status_code == 500
     assert feature in response.json()["message"]
+
+
+def test_iam_method_needs_signature(stack: EmulatedStack) -> None:
+    """An AWS_IAM method answers an unsigned request with 403 Missing Authentication Token.
+
+    Source: https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
+    (MISSING_AUTHENTICATION_TOKEN, 403)
+    """
+    response = stack.http.get("/secured")
+
+    assert response.status_code == 403
+    assert response.json() == {"message": "Missing Authentication Token"}

@@ -22,7 +22,7 @@ from windtunnel.iam.request import PrincipalType
 if TYPE_CHECKING:
     from windtunnel.cloud.pipeline import Cloud
 
-__all__ = ["execute_api_arn", "gateway_may_invoke"]
+__all__ = ["CALLER_CREDENTIALS", "execute_api_arn", "gateway_may_invoke"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +36,19 @@ def execute_api_arn(cloud: Cloud, api_id: str, stage: str, method: str, path: st
             f"{method.upper()}/{path.lstrip('/')}")
 
 
+# The integration credentials with which API Gateway calls the backend as the IAM-authorized
+# caller itself (SAM's InvokeRole: CALLER_CREDENTIALS).
+CALLER_CREDENTIALS = "arn:aws:iam::*:user/*"
+
+
 def gateway_may_invoke(cloud: Cloud, function: str, qualifier: str | None, source_arn: str,
-                       credentials: str | None) -> bool:
+                       credentials: str | None, caller: Principal | None = None) -> bool:
     """Decide whether API Gateway may invoke ``function`` for the request at ``source_arn``.
 
-    ``function`` is a function name or ARN; ``credentials`` is the integration's role ARN,
-    if it has one. Returns True when the invocation may go ahead, which is always the case
-    when IAM is off or in warn mode.
+    ``function`` is a function name or ARN. ``credentials`` is the integration's role ARN,
+    if it has one, or :data:`CALLER_CREDENTIALS` to call as ``caller``, the principal that
+    IAM authorization admitted. Returns True when the invocation may go ahead, which is
+    always the case when IAM is off or in warn mode.
     """
     function_arn = function if function.startswith("arn:") else (
         f"arn:aws:lambda:{cloud.region}:{cloud.account_id}:function:{function}")
@@ -52,12 +58,18 @@ def gateway_may_invoke(cloud: Cloud, function: str, qualifier: str | None, sourc
     if authorizer.mode is IamMode.OFF:
         return True
 
-    if credentials and credentials.startswith("arn:") and ":role/" in credentials:
+    principal: Principal | None = None
+    if credentials == CALLER_CREDENTIALS and caller is not None:
+        principal = caller
+    elif credentials and credentials.startswith("arn:") and ":role/" in credentials:
         role_name = credentials.rsplit("/", 1)[-1]
         session_arn = (f"arn:aws:sts::{cloud.account_id}:assumed-role/{role_name}/"
                        f"{_GATEWAY_SESSION}")
         principal = Principal(session_arn, PrincipalType.ROLE_SESSION, cloud.account_id,
                               role_arn=credentials)
+    if principal is not None and principal.admin:
+        return True
+    if principal is not None:
         check = AccessCheck("lambda:InvokeFunction", function_arn)
         decision, authorization = authorizer.decide(principal, check, {
             "aws:SecureTransport": True, "aws:CurrentTime": authorizer.clock()})

@@ -31,6 +31,12 @@ from urllib.parse import parse_qsl
 from windtunnel.cloud.dataplane import DataPlaneRequest
 from windtunnel.cloud.messages import AwsResponse
 from windtunnel.cloud.protocols import AwsError
+from windtunnel.services.apigateway.iam_authorization import (
+    IamCaller,
+    IamRejection,
+    api_resource_policy,
+    authorize_iam,
+)
 from windtunnel.services.apigateway.permissions import execute_api_arn, gateway_may_invoke
 from windtunnel.services.apigateway.rest_checks import check_method_requirements
 
@@ -93,6 +99,16 @@ def handle_rest_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
                               "Missing Authentication Token", request_id,
                               extended_request_id)
 
+    caller: IamCaller | None = None
+    if (getattr(route.method, "authorization_type", None) or "NONE") == "AWS_IAM":
+        method_arn = execute_api_arn(cloud, api_id, stage_name, request.method, resource_path)
+        outcome = authorize_iam(cloud, request, method_arn, api_resource_policy(api),
+                                (f"/_aws/execute-api{request.path}", path))
+        if isinstance(outcome, IamRejection):
+            return _gateway_error(outcome.status, outcome.error_type, outcome.message,
+                                  request_id, extended_request_id)
+        caller = outcome
+
     rejection = check_method_requirements(api, route.method, request, route.path_parameters)
     if rejection is not None:
         return _gateway_error(rejection.status, rejection.error_type, rejection.message,
@@ -112,10 +128,13 @@ def handle_rest_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
     variables = dict(stage.variables or {})
     event = _proxy_event(cloud, api, api_id, stage_name, variables, route, request,
                          resource_path, request_id, extended_request_id)
+    if caller is not None:
+        event["requestContext"]["identity"].update(_iam_identity(caller))
     function_arn, qualifier = _function_of(str(integration.uri), variables)
     source_arn = execute_api_arn(cloud, api_id, stage_name, request.method, resource_path)
     if not gateway_may_invoke(cloud, function_arn, qualifier, source_arn,
-                              getattr(integration, "credentials", None)):
+                              getattr(integration, "credentials", None),
+                              caller.principal if caller is not None else None):
         # API_CONFIGURATION_ERROR: API Gateway may not invoke the function.
         return _internal_server_error(500, request_id, extended_request_id)
     try:
@@ -291,6 +310,15 @@ def _event_body(request: DataPlaneRequest, api: Any) -> tuple[str | None, bool]:
     # NOTE: a text body that is not valid UTF-8 has its invalid bytes replaced here; AWS's
     # handling of such bodies is not documented.
     return request.body.decode("utf-8", errors="replace"), False
+
+
+def _iam_identity(caller: IamCaller) -> dict[str, Any]:
+    """Return the ``requestContext.identity`` fields that IAM authorization fills in."""
+    from windtunnel.services.sts.provider import user_id_of
+
+    user_id = user_id_of(caller.principal)
+    return {"accountId": caller.principal.account, "accessKey": caller.access_key,
+            "caller": user_id, "user": user_id, "userArn": caller.principal.arn}
 
 
 def _identity(request: DataPlaneRequest) -> dict[str, Any]:

@@ -31,13 +31,14 @@ from windtunnel.iam.request import AuthorizationRequest, PrincipalType
 if TYPE_CHECKING:
     from windtunnel.cloud.pipeline import Cloud
 
-__all__ = ["StsProvider"]
+__all__ = ["StsProvider", "user_id_of"]
 
 logger = logging.getLogger(__name__)
 
 _ALLOW_EVERYTHING = {"Version": "2012-10-17",
                      "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 _ACCESS_KEY = re.compile(r"<AccessKeyId>([^<]+)</AccessKeyId>")
+_SECRET_KEY = re.compile(r"<SecretAccessKey>([^<]+)</SecretAccessKey>")
 # A role session name: 2 to 64 characters of letters, digits and =,.@-_ (the API reference).
 _SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}")
 
@@ -63,13 +64,9 @@ class StsProvider:
 
     def get_caller_identity(self, principal: Principal) -> AwsResponse:
         """Name the authenticated principal, as STS GetCallerIdentity does."""
-        name = principal.arn.rsplit("/", 1)[-1]
-        if principal.kind is PrincipalType.ROLE_SESSION and principal.role_arn:
-            user_id = f"{_unique_id('AROA', principal.role_arn)}:{name}"
-        else:
-            user_id = _unique_id("AIDA", principal.arn)
         return render_query_response("sts", "GetCallerIdentity", {
-            "UserId": user_id, "Account": principal.account, "Arn": principal.arn})
+            "UserId": user_id_of(principal), "Account": principal.account,
+            "Arn": principal.arn})
 
     def assume_role(self, request: AwsRequest, parameters: dict[str, str],
                     principal: Principal) -> AwsResponse | None:
@@ -91,10 +88,13 @@ class StsProvider:
         if role is not None:
             self._check_trust(principal, role, request)
         response = self.cloud.dispatch_to_moto(request)
-        match = _ACCESS_KEY.search(response.body.decode("utf-8", "replace"))
+        body = response.body.decode("utf-8", "replace")
+        match = _ACCESS_KEY.search(body)
+        secret = _SECRET_KEY.search(body)
         if response.status < 400 and match and role is not None:
             self.cloud.authorizer.register_session(match.group(1), RoleSession(
-                role.arn, session_name, session_policies=tuple(session_policies)))
+                role.arn, session_name, session_policies=tuple(session_policies),
+                secret_key=secret.group(1) if secret else None))
         return response
 
     def _check_trust(self, principal: Principal, role: Any, request: AwsRequest) -> None:
@@ -124,6 +124,14 @@ class StsProvider:
             # STS names the caller, the action and the role, without a reason.
             raise AccessDenied("sts", f"User: {principal.arn} is not authorized to perform: "
                                       f"sts:AssumeRole on resource: {role.arn}")
+
+
+def user_id_of(principal: Principal) -> str:
+    """Return the principal's user ID: ``AROA...:<session>`` for role sessions, else ``AIDA...``."""
+    if principal.kind is PrincipalType.ROLE_SESSION and principal.role_arn:
+        session_name = principal.arn.rsplit("/", 1)[-1]
+        return f"{_unique_id('AROA', principal.role_arn)}:{session_name}"
+    return _unique_id("AIDA", principal.arn)
 
 
 def _unique_id(prefix: str, arn: str) -> str:
