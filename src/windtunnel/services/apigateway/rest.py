@@ -37,6 +37,11 @@ from windtunnel.services.apigateway.iam_authorization import (
     api_resource_policy,
     authorize_iam,
 )
+from windtunnel.services.apigateway.lambda_authorizers import (
+    AuthorizerRejection,
+    AuthorizerResult,
+    run_lambda_authorizer,
+)
 from windtunnel.services.apigateway.permissions import execute_api_arn, gateway_may_invoke
 from windtunnel.services.apigateway.rest_checks import check_method_requirements
 
@@ -109,6 +114,24 @@ def handle_rest_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
                                   request_id, extended_request_id)
         caller = outcome
 
+    authorized: AuthorizerResult | None = None
+    variables = dict(stage.variables or {})
+    if (getattr(route.method, "authorization_type", None) or "NONE") == "CUSTOM":
+        authorizer = api.authorizers.get(getattr(route.method, "authorizer_id", None) or "")
+        if authorizer is None:
+            return _gateway_error(500, "AuthorizerConfigurationException",
+                                  "Authorizer not found", request_id, extended_request_id)
+        method_arn = execute_api_arn(cloud, api_id, stage_name, request.method, resource_path)
+        request_event = _proxy_event(cloud, api, api_id, stage_name, variables, route,
+                                     request, resource_path, request_id, extended_request_id)
+        verdict = run_lambda_authorizer(cloud, functions, api, authorizer, request,
+                                        method_arn, request_event)
+        if isinstance(verdict, AuthorizerRejection):
+            return _json_response(verdict.status, verdict.body, request_id,
+                                  extended_request_id, error_type=verdict.error_type,
+                                  separators=(",", ":"))
+        authorized = verdict
+
     rejection = check_method_requirements(api, route.method, request, route.path_parameters)
     if rejection is not None:
         return _gateway_error(rejection.status, rejection.error_type, rejection.message,
@@ -125,11 +148,16 @@ def handle_rest_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
         return _json_response(500, {"message": message}, request_id, extended_request_id,
                               error_type="InternalServerErrorException")
 
-    variables = dict(stage.variables or {})
     event = _proxy_event(cloud, api, api_id, stage_name, variables, route, request,
                          resource_path, request_id, extended_request_id)
     if caller is not None:
         event["requestContext"]["identity"].update(_iam_identity(caller))
+    if authorized is not None:
+        # The authorizer's context values reach the integration as strings, beside the
+        # principal ID.
+        event["requestContext"]["authorizer"] = {
+            **authorized.context, "principalId": authorized.principal_id,
+            "integrationLatency": 0}
     function_arn, qualifier = _function_of(str(integration.uri), variables)
     source_arn = execute_api_arn(cloud, api_id, stage_name, request.method, resource_path)
     if not gateway_may_invoke(cloud, function_arn, qualifier, source_arn,
