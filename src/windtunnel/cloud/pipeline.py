@@ -39,6 +39,7 @@ from windtunnel.cloud.moto_dispatch import (
 )
 from windtunnel.cloud.protocols import AwsError, render_error
 from windtunnel.cloud.state import BackendSnapshot, restore_backends, snapshot_backends
+from windtunnel.cloud.token_clock import issue_cognito_tokens_on
 from windtunnel.constants import DEFAULT_ACCOUNT_ID, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REGION
 from windtunnel.iam.enforcement import AccessDenied, Authorizer, IamMode, RoleSession
 
@@ -127,6 +128,7 @@ class Cloud:
         authorize_sns_deliveries()
         validate_bucket_notification_destinations()
         set_delivery_authorizer(self._authorize_delivery)
+        issue_cognito_tokens_on(lambda: self.authorizer.clock().timestamp())
         self._clients: dict[tuple[str, str], Any] = {}
         from windtunnel.services.sts.provider import StsProvider
 

@@ -422,22 +422,41 @@ def test_http_proxy_integration_not_emulated(served: Served) -> None:
     assert "HTTP_PROXY" in reply.json()["message"]
 
 
-def test_authorizer_route_not_served(served: Served) -> None:
-    """A route with an authorizer gets a 500 that names the authorizer type, so no
+def test_lambda_authorizer_route_not_served(served: Served) -> None:
+    """A route with a Lambda authorizer gets a 500 that names the authorizer type, so no
     request skips the check (windtunnel limitation, not AWS behavior)."""
+    client = served.stack.client("apigatewayv2")
+    api_id = served.api_id("Bare")
+    authorizer = client.create_authorizer(
+        ApiId=api_id, AuthorizerType="REQUEST", Name="lambda",
+        IdentitySource=["$request.header.Authorization"], AuthorizerPayloadFormatVersion="2.0",
+        AuthorizerUri="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+                      "arn:aws:lambda:us-east-1:123456789012:function:authorize/invocations")
+    client.create_route(ApiId=api_id, RouteKey="GET /secured", AuthorizationType="CUSTOM",
+                        AuthorizerId=authorizer["AuthorizerId"])
+
+    reply = served.call("Bare", "/secured")
+
+    assert reply.status == 500
+    assert "CUSTOM" in reply.json()["message"]
+
+
+def test_jwt_from_unknown_issuer_unauthorized(served: Served) -> None:
+    """A JWT authorizer whose issuer is not an embedded user pool cannot verify tokens
+    locally, so every request answers 401 Unauthorized, as for an invalid token."""
     client = served.stack.client("apigatewayv2")
     api_id = served.api_id("Bare")
     authorizer = client.create_authorizer(
         ApiId=api_id, AuthorizerType="JWT", Name="jwt",
         IdentitySource=["$request.header.Authorization"],
         JwtConfiguration={"Audience": ["app"], "Issuer": "https://issuer.example.com"})
-    client.create_route(ApiId=api_id, RouteKey="GET /secured", AuthorizationType="JWT",
+    client.create_route(ApiId=api_id, RouteKey="GET /jwt", AuthorizationType="JWT",
                         AuthorizerId=authorizer["AuthorizerId"])
 
-    reply = served.call("Bare", "/secured")
+    reply = served.call("Bare", "/jwt")
 
-    assert reply.status == 500
-    assert "JWT" in reply.json()["message"]
+    assert reply.status == 401
+    assert reply.json() == {"message": "Unauthorized"}
 
 
 def test_repeated_headers_both_formats(served: Served) -> None:

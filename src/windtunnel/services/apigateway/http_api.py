@@ -32,6 +32,7 @@ from windtunnel.cloud.dataplane import DataPlaneRequest
 from windtunnel.cloud.messages import AwsResponse
 from windtunnel.cloud.protocols import AwsError
 from windtunnel.services.apigateway.iam_authorization import IamCaller, IamRejection, authorize_iam
+from windtunnel.services.apigateway.jwt_authorizers import JwtRejection, authorize_jwt
 from windtunnel.services.apigateway.permissions import execute_api_arn, gateway_may_invoke
 
 if TYPE_CHECKING:
@@ -112,6 +113,7 @@ def handle_http_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
 
     authorization_type = route.authorization_type or "NONE"
     caller: IamCaller | None = None
+    jwt_context: dict[str, Any] | None = None
     if authorization_type == "AWS_IAM":
         method_arn = execute_api_arn(cloud, api_id, stage_name, request.method, route_path)
         outcome = authorize_iam(cloud, request, method_arn, None,
@@ -122,6 +124,14 @@ def handle_http_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
             # not documented for them.
             return _error(403, "Forbidden", request_id)
         caller = outcome
+    elif authorization_type == "JWT":
+        jwt_authorizer = api.authorizers.get(route.authorizer_id or "")
+        if jwt_authorizer is None:
+            return _error(500, "Internal Server Error", request_id)
+        verdict = authorize_jwt(cloud, jwt_authorizer, route, request)
+        if isinstance(verdict, JwtRejection):
+            return _error(verdict.status, verdict.message, request_id)
+        jwt_context = verdict
     elif authorization_type != "NONE" or route.authorizer_id:
         # NOTE: authorizers are not emulated. A route that has one is never served, so no
         # request skips the check that AWS would make.
@@ -159,6 +169,10 @@ def handle_http_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
     event = _event_v1(served, match) if version == "1.0" else _event_v2(served, match)
     if caller is not None:
         _add_iam_caller(event, caller, version)
+    if jwt_context is not None:
+        event["requestContext"]["authorizer"] = (
+            jwt_context if version == "2.0" else {"claims": jwt_context["jwt"]["claims"],
+                                                   "scopes": jwt_context["jwt"]["scopes"]})
 
     name, qualifier = _split_qualifier(function)
     source_arn = execute_api_arn(cloud, api_id, stage_name, request.method, route_path)

@@ -37,6 +37,7 @@ from windtunnel.services.apigateway.iam_authorization import (
     api_resource_policy,
     authorize_iam,
 )
+from windtunnel.services.apigateway.jwt_authorizers import JwtRejection, authorize_cognito
 from windtunnel.services.apigateway.lambda_authorizers import (
     AuthorizerRejection,
     AuthorizerResult,
@@ -116,6 +117,17 @@ def handle_rest_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
 
     authorized: AuthorizerResult | None = None
     variables = dict(stage.variables or {})
+    cognito: dict[str, Any] | None = None
+    if (getattr(route.method, "authorization_type", None) or "NONE") == "COGNITO_USER_POOLS":
+        authorizer = api.authorizers.get(getattr(route.method, "authorizer_id", None) or "")
+        if authorizer is None:
+            return _gateway_error(500, "AuthorizerConfigurationException",
+                                  "Authorizer not found", request_id, extended_request_id)
+        checked = authorize_cognito(cloud, authorizer, route.method, request)
+        if isinstance(checked, JwtRejection):
+            return _gateway_error(checked.status, checked.error_type, checked.message,
+                                  request_id, extended_request_id)
+        cognito = checked
     if (getattr(route.method, "authorization_type", None) or "NONE") == "CUSTOM":
         authorizer = api.authorizers.get(getattr(route.method, "authorizer_id", None) or "")
         if authorizer is None:
@@ -152,6 +164,8 @@ def handle_rest_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
                          resource_path, request_id, extended_request_id)
     if caller is not None:
         event["requestContext"]["identity"].update(_iam_identity(caller))
+    if cognito is not None:
+        event["requestContext"]["authorizer"] = cognito
     if authorized is not None:
         # The authorizer's context values reach the integration as strings, beside the
         # principal ID.

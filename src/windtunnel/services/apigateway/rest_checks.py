@@ -35,10 +35,9 @@ def check_method_requirements(api: Any, method: Any, request: DataPlaneRequest,
                               path_parameters: dict[str, str]) -> GatewayRejection | None:
     """Return why API Gateway rejects the request for this method, or None."""
     authorization = getattr(method, "authorization_type", None) or "NONE"
-    if authorization not in ("NONE", "AWS_IAM", "CUSTOM"):
-        # NOTE: Cognito user pool authorizers are not emulated yet, so a method that has one
-        # is refused instead of being left open. AWS_IAM and Lambda (CUSTOM) authorizers are
-        # checked before this function runs.
+    if authorization not in ("NONE", "AWS_IAM", "CUSTOM", "COGNITO_USER_POOLS"):
+        # An authorization type that windtunnel does not know is refused instead of being
+        # left open. The known ones are checked before this function runs.
         return GatewayRejection(500, "InternalServerErrorException",
                                 f"windtunnel does not emulate {authorization} authorization "
                                 f"of REST API methods yet; this method cannot run locally.")
