@@ -23,4 +23,4 @@ def issue_cognito_tokens_on(now: Callable[[], float]) -> None:
     clock = SimpleNamespace(**{name: getattr(time, name) for name in dir(time)
                                if not name.startswith("_")})
     clock.time = now
-    models.time = clock  # type: ignore[assignment]
+    models.time = clock  # type: ignore[attr-defined,assignment]

@@ -422,9 +422,9 @@ def test_http_proxy_integration_not_emulated(served: Served) -> None:
     assert "HTTP_PROXY" in reply.json()["message"]
 
 
-def test_lambda_authorizer_route_not_served(served: Served) -> None:
-    """A route with a Lambda authorizer gets a 500 that names the authorizer type, so no
-    request skips the check (windtunnel limitation, not AWS behavior)."""
+def test_missing_authorizer_function_is_500(served: Served) -> None:
+    """A Lambda authorizer whose function does not exist fails the request with 500, as an
+    authorizer that API Gateway cannot invoke does (http-api-lambda-authorizer.html)."""
     client = served.stack.client("apigatewayv2")
     api_id = served.api_id("Bare")
     authorizer = client.create_authorizer(
@@ -432,13 +432,17 @@ def test_lambda_authorizer_route_not_served(served: Served) -> None:
         IdentitySource=["$request.header.Authorization"], AuthorizerPayloadFormatVersion="2.0",
         AuthorizerUri="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
                       "arn:aws:lambda:us-east-1:123456789012:function:authorize/invocations")
+    integration = client.create_integration(
+        ApiId=api_id, IntegrationType="AWS_PROXY", PayloadFormatVersion="2.0",
+        IntegrationUri="arn:aws:lambda:us-east-1:123456789012:function:backend")
     client.create_route(ApiId=api_id, RouteKey="GET /secured", AuthorizationType="CUSTOM",
-                        AuthorizerId=authorizer["AuthorizerId"])
+                        AuthorizerId=authorizer["AuthorizerId"],
+                        Target=f"integrations/{integration['IntegrationId']}")
 
-    reply = served.call("Bare", "/secured")
+    reply = served.call("Bare", "/secured", headers=[("Authorization", "token")])
 
     assert reply.status == 500
-    assert "CUSTOM" in reply.json()["message"]
+    assert reply.json() == {"message": "Internal Server Error"}
 
 
 def test_jwt_from_unknown_issuer_unauthorized(served: Served) -> None:

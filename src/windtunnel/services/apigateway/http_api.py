@@ -33,6 +33,10 @@ from windtunnel.cloud.messages import AwsResponse
 from windtunnel.cloud.protocols import AwsError
 from windtunnel.services.apigateway.iam_authorization import IamCaller, IamRejection, authorize_iam
 from windtunnel.services.apigateway.jwt_authorizers import JwtRejection, authorize_jwt
+from windtunnel.services.apigateway.lambda_authorizers import (
+    AuthorizerRejection,
+    run_http_lambda_authorizer,
+)
 from windtunnel.services.apigateway.permissions import execute_api_arn, gateway_may_invoke
 
 if TYPE_CHECKING:
@@ -132,6 +136,9 @@ def handle_http_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
         if isinstance(verdict, JwtRejection):
             return _error(verdict.status, verdict.message, request_id)
         jwt_context = verdict
+    elif authorization_type == "CUSTOM":
+        if api.authorizers.get(route.authorizer_id or "") is None:
+            return _error(500, "Internal Server Error", request_id)
     elif authorization_type != "NONE" or route.authorizer_id:
         # NOTE: authorizers are not emulated. A route that has one is never served, so no
         # request skips the check that AWS would make.
@@ -169,6 +176,19 @@ def handle_http_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
     event = _event_v1(served, match) if version == "1.0" else _event_v2(served, match)
     if caller is not None:
         _add_iam_caller(event, caller, version)
+    if authorization_type == "CUSTOM":
+        lambda_authorizer = api.authorizers[route.authorizer_id]
+        authorizer_version = str(lambda_authorizer.auth_payload_format_version or "2.0")
+        request_event = event if authorizer_version == version else (
+            _event_v1(served, match) if authorizer_version == "1.0"
+            else _event_v2(served, match))
+        route_arn = execute_api_arn(cloud, api_id, stage_name, request.method, route_path)
+        allowed = run_http_lambda_authorizer(cloud, functions, api, lambda_authorizer,
+                                             request, route_arn, request_event)
+        if isinstance(allowed, AuthorizerRejection):
+            return _error(allowed.status, str(allowed.body["message"]), request_id)
+        event["requestContext"]["authorizer"] = (
+            {"lambda": allowed} if version == "2.0" else allowed)
     if jwt_context is not None:
         event["requestContext"]["authorizer"] = (
             jwt_context if version == "2.0" else {"claims": jwt_context["jwt"]["claims"],

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from windtunnel.cloud.pipeline import Cloud
     from windtunnel.runtime.functions import LambdaRuntime
 
-__all__ = ["AuthorizerRejection", "AuthorizerResult", "run_lambda_authorizer"]
+__all__ = ["AuthorizerRejection", "AuthorizerResult", "run_http_lambda_authorizer",
+           "run_lambda_authorizer"]
 
 logger = logging.getLogger(__name__)
 
@@ -168,17 +169,32 @@ def _identity_value(source: str, request: DataPlaneRequest,
 
 def _invoke(cloud: Cloud, functions: LambdaRuntime, api: Any, authorizer: Any,
             event: dict[str, Any]) -> Mapping[str, Any] | AuthorizerRejection:
-    found = _FUNCTION_IN_URI.search(str(authorizer.authorizer_uri or ""))
+    output = _invoke_function(cloud, functions, str(api.id), authorizer,
+                              authorizer.authorizer_uri, authorizer.authorizer_credentials,
+                              event)
+    if isinstance(output, AuthorizerRejection):
+        return output
+    if "principalId" not in output or not isinstance(output.get("policyDocument"), Mapping):
+        logger.info("authorizer %s returned no principalId and policyDocument", authorizer.id)
+        return _configuration_error()
+    return output
+
+
+def _invoke_function(cloud: Cloud, functions: LambdaRuntime, api_id: str, authorizer: Any,
+                     uri: Any, credentials: Any,
+                     event: dict[str, Any]) -> Mapping[str, Any] | AuthorizerRejection:
+    """Invoke the authorizer's function; return its output or the rejection it causes."""
+    found = _FUNCTION_IN_URI.search(str(uri or ""))
     if found is None:
         logger.warning("authorizer %s has no Lambda function URI", authorizer.id)
         return _configuration_error()
     function = found["function"]
-    source_arn = (f"arn:aws:execute-api:{cloud.region}:{cloud.account_id}:{api.id}/"
+    source_arn = (f"arn:aws:execute-api:{cloud.region}:{cloud.account_id}:{api_id}/"
                   f"authorizers/{authorizer.id}")
     name, _, qualifier = function.partition(":function:")[2].partition(":")
     base = function if not qualifier else function[: -len(qualifier) - 1]
     if not gateway_may_invoke(cloud, base, qualifier or None, source_arn,
-                              authorizer.authorizer_credentials):
+                              str(credentials) if credentials else None):
         return _configuration_error()
     try:
         result = functions.invoke(base, json.dumps(event).encode(),
@@ -201,9 +217,8 @@ def _invoke(cloud: Cloud, functions: LambdaRuntime, api: Any, authorizer: Any,
         output = result.payload
     except ValueError:
         output = None
-    if not isinstance(output, Mapping) or "principalId" not in output or not isinstance(
-            output.get("policyDocument"), Mapping):
-        logger.info("authorizer %s returned no principalId and policyDocument", authorizer.id)
+    if not isinstance(output, Mapping):
+        logger.info("authorizer %s returned %r, not a JSON object", authorizer.id, output)
         return _configuration_error()
     return output
 
@@ -242,3 +257,101 @@ def _context_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+# --- HTTP APIs -------------------------------------------------------------------------------
+
+
+def run_http_lambda_authorizer(cloud: Cloud, functions: LambdaRuntime, api: Any,
+                               authorizer: Any, request: DataPlaneRequest, route_arn: str,
+                               request_event: Mapping[str, Any]
+                               ) -> dict[str, Any] | AuthorizerRejection:
+    """Authorize a request to an HTTP API route with a Lambda authorizer.
+
+    ``request_event`` is the request as a proxy event in the authorizer's payload format.
+    Returns the authorizer's context, which reaches the integration as
+    ``requestContext.authorizer.lambda``. Sources:
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
+    """
+    forbidden = AuthorizerRejection(403, "Forbidden", {"message": "Forbidden"})
+    failed = AuthorizerRejection(500, "InternalServerError",
+                                 {"message": "Internal Server Error"})
+    sources = authorizer.identity_source or []
+    if isinstance(sources, str):
+        sources = [part.strip() for part in sources.split(",")]
+    values: list[str] = []
+    for source in sources:
+        value = _http_identity_value(str(source), request, request_event)
+        if not value:
+            return AuthorizerRejection(401, "Unauthorized", {"message": "Unauthorized"})
+        values.append(value)
+
+    version = str(authorizer.auth_payload_format_version or "2.0")
+    event = {key: value for key, value in request_event.items()
+             if key not in ("body", "isBase64Encoded")}
+    if version == "2.0":
+        event.update({"type": "REQUEST", "routeArn": route_arn, "identitySource": values})
+    else:
+        event.update({"type": "REQUEST", "methodArn": route_arn,
+                      "identitySource": ",".join(values)})
+
+    ttl = _ttl_or_zero(authorizer.auth_result_ttl)
+    cache: dict[tuple[str, str, tuple[str, ...]], _Cached] = cloud.service_state.setdefault(
+        _CACHE_STATE, {})
+    cache_key = (str(api.api_id), str(authorizer.id), tuple(values))
+    now = cloud.authorizer.clock()
+    cached = cache.get(cache_key) if ttl > 0 and values else None
+    if cached is not None and cached.expires > now:
+        output: Mapping[str, Any] = cached.output
+    else:
+        invoked = _invoke_function(cloud, functions, str(api.api_id), authorizer,
+                                   authorizer.authorizer_uri, authorizer.auth_creds_arn, event)
+        if isinstance(invoked, AuthorizerRejection):
+            return failed if invoked.status == 500 else invoked
+        output = invoked
+        if ttl > 0 and values:
+            cache[cache_key] = _Cached(now + timedelta(seconds=ttl), output)
+
+    if authorizer.enable_simple_response and version == "2.0":
+        if output.get("isAuthorized") is not True:
+            return forbidden
+        context = output.get("context") or {}
+        return dict(context) if isinstance(context, Mapping) else {}
+    if "principalId" not in output or not isinstance(output.get("policyDocument"), Mapping):
+        return failed
+    decided = _decide(cloud, output, route_arn)
+    if isinstance(decided, AuthorizerRejection):
+        return forbidden if decided.status == 403 else failed
+    context = output.get("context") or {}
+    return {**(dict(context) if isinstance(context, Mapping) else {}),
+            "principalId": decided.principal_id}
+
+
+def _ttl_or_zero(value: Any) -> int:
+    # HTTP API authorizers cache only when a TTL is set.
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _http_identity_value(source: str, request: DataPlaneRequest,
+                         request_event: Mapping[str, Any]) -> str | None:
+    if source.startswith("$request.header."):
+        return request.header(source[len("$request.header."):])
+    if source.startswith("$request.querystring."):
+        name = source[len("$request.querystring."):]
+        for key, value in parse_qsl(request.raw_query, keep_blank_values=True):
+            if key == name:
+                return value
+        return None
+    if source.startswith("$stageVariables."):
+        variables = request_event.get("stageVariables") or {}
+        found = variables.get(source[len("$stageVariables."):])
+        return None if found is None else str(found)
+    if source.startswith("$context."):
+        context = request_event.get("requestContext") or {}
+        entry = context.get(source[len("$context."):])
+        return None if entry is None else str(entry)
+    logger.warning("identity source %r of an HTTP API authorizer is not supported", source)
+    return None
