@@ -38,6 +38,7 @@ from windtunnel.cloud.moto_dispatch import (
     ServiceNotEmulated,
 )
 from windtunnel.cloud.protocols import AwsError, render_error
+from windtunnel.cloud.s3_corrections import evaluate_bucket_policies_with_conditions
 from windtunnel.cloud.state import BackendSnapshot, restore_backends, snapshot_backends
 from windtunnel.cloud.token_clock import issue_cognito_tokens_on
 from windtunnel.constants import DEFAULT_ACCOUNT_ID, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REGION
@@ -129,6 +130,7 @@ class Cloud:
         validate_bucket_notification_destinations()
         set_delivery_authorizer(self._authorize_delivery)
         issue_cognito_tokens_on(lambda: self.authorizer.clock().timestamp())
+        evaluate_bucket_policies_with_conditions()
         self._clients: dict[tuple[str, str], Any] = {}
         from windtunnel.services.sts.provider import StsProvider
 

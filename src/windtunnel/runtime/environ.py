@@ -59,6 +59,11 @@ class ContextEnviron(MutableMapping[str, str]):
         return getattr(self.process_environ, name)
 
 
+def current_environment() -> dict[str, str] | None:
+    """Return the variables of the execution environment active in this context, if any."""
+    return _current.get()
+
+
 def install() -> None:
     """Replace ``os.environ`` with a :class:`ContextEnviron`, once per process."""
     with _install_lock:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from windtunnel.runtime import environ, imports, streams, transport
+from windtunnel.runtime import environ, imports, streams, threads, transport
 from windtunnel.runtime.context import LambdaContext
 from windtunnel.runtime.python_runtime import (
     UNHANDLED_EXCEPTION_WARNING,
@@ -170,6 +170,7 @@ class ExecutionEnvironment:
         environ.install()
         streams.install()
         transport.install()
+        threads.install()
         _install_root_handler()
         self._thread.start()
 
@@ -203,7 +204,7 @@ class ExecutionEnvironment:
     def _serve(self) -> None:
         # Context variables set here hold for every invocation this thread runs.
         environ_token = environ._current.set(self.variables)
-        transport_token = transport._current_cloud.set(self.cloud)
+        transport_token = transport.enter_cloud(self.cloud)
         space_token = imports._current_space.set(self.modules)
         session_token = transport.use_own_default_session()
         try:

@@ -9,7 +9,9 @@ keep their normal behaviour.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
+import weakref
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from windtunnel.cloud.pipeline import Cloud
 
-__all__ = ["install", "route_to", "use_own_default_session"]
+__all__ = ["enter_cloud", "install", "route_to", "use_own_default_session"]
 
 _current_cloud: ContextVar[Cloud | None] = ContextVar("windtunnel_cloud", default=None)
 # The boto3 default session of the current execution environment, created on first use.
@@ -28,13 +30,41 @@ _installed = False
 _UNIQUE_ID = "windtunnel-function-transport"
 
 
+# Every cloud that handler code has run in; requests from threads that handler code
+# started are routed by the credentials they are signed with.
+_clouds: weakref.WeakSet[Cloud] = weakref.WeakSet()
+_CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
+
+
 def _send(request: Any, **_: Any) -> Any:
-    cloud = _current_cloud.get()
+    cloud = _current_cloud.get() or _cloud_of_signature(request)
     if cloud is None:
         return None
     from windtunnel.cloud.inprocess import send_to_cloud
 
     return send_to_cloud(cloud, request)
+
+
+def _cloud_of_signature(request: Any) -> Cloud | None:
+    """Find the cloud that issued the request's access key, for requests made in threads.
+
+    A thread that a handler starts (s3transfer's upload workers, a ThreadPoolExecutor)
+    does not inherit the invocation's context, but it signs with the function's
+    credentials, which only the cloud that runs the function issued.
+    """
+    headers = getattr(request, "headers", None)
+    if not _clouds or headers is None:
+        return None
+    authorization = headers.get("Authorization") or b""
+    if isinstance(authorization, bytes):
+        authorization = authorization.decode("latin-1")
+    found = _CREDENTIAL.search(authorization)
+    if found is None:
+        return None
+    for cloud in list(_clouds):
+        if found.group(1) in cloud.authorizer.sessions:
+            return cloud
+    return None
 
 
 class _DefaultSessionSwitch:
@@ -93,10 +123,17 @@ def use_own_default_session() -> Any:
     return _environment_session.set([None])
 
 
+def enter_cloud(cloud: Cloud) -> Any:
+    """Send the SDK requests made in this context to ``cloud`` until the returned token
+    is reset with ``_current_cloud.reset``."""
+    _clouds.add(cloud)
+    return _current_cloud.set(cloud)
+
+
 @contextlib.contextmanager
 def route_to(cloud: Cloud) -> Iterator[None]:
     """Send the SDK requests made in this context to ``cloud``."""
-    token = _current_cloud.set(cloud)
+    token = enter_cloud(cloud)
     try:
         yield
     finally:
