@@ -199,9 +199,30 @@ def _kms(call: Call) -> None:
         if target is not None:
             call.add("key", _key_arn(call, target, None))
     key = call.text("KeyId")
+    if key is None and operation in ("Decrypt", "ReEncrypt"):
+        # Decrypt of a symmetric key may leave out KeyId: KMS reads the key from the
+        # ciphertext (https://docs.aws.amazon.com/kms/latest/APIReference/API_Decrypt.html).
+        key = _key_of_ciphertext(call.text("CiphertextBlob"))
     if key is not None:
         call.add("key", _key_arn(call, key, call.context))
     _encryption_context(call)
+
+
+def _key_of_ciphertext(blob: str | None) -> str | None:
+    """Return the key ID that moto's ciphertext format starts with, or None."""
+    import base64
+    import binascii
+
+    if not blob:
+        return None
+    try:
+        raw = base64.b64decode(blob)
+    except (binascii.Error, ValueError):
+        return None
+    from moto.kms.utils import KEY_ID_LEN
+
+    key_id = raw[:KEY_ID_LEN].decode("utf-8", "replace")
+    return key_id if len(key_id) == KEY_ID_LEN and key_id.count("-") == 4 else None
 
 
 def _key_arn(call: Call, key: str, context: Context | None) -> str:
