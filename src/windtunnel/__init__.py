@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from windtunnel.cloud.capture import Delivery, QueueMessage, TopicMessage
 from windtunnel.errors import (
     CircularDependencyError,
     DeploymentError,
@@ -18,6 +19,7 @@ from windtunnel.iam.enforcement import IamMode
 from windtunnel.iam.records import DecisionRecord
 from windtunnel.iam.report import IamReport
 from windtunnel.runtime.result import FunctionError, InvocationResult
+from windtunnel.stack.events import EventAssertionError
 from windtunnel.stack.local import EmulatedStack, InvocationError, Stack
 
 __version__ = "0.1.0.dev0"
@@ -25,17 +27,21 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "CircularDependencyError",
     "DecisionRecord",
+    "Delivery",
     "DeploymentError",
     "EmulatedStack",
+    "EventAssertionError",
     "FunctionError",
     "IamMode",
     "IamReport",
     "InvocationError",
     "InvocationResult",
     "ParameterError",
+    "QueueMessage",
     "Stack",
     "TemplateError",
     "TemplateSyntaxError",
+    "TopicMessage",
     "UnresolvedReferenceError",
     "UnsupportedFeatureError",
     "WindtunnelError",

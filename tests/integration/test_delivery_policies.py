@@ -312,12 +312,17 @@ def test_sns_skips_function_without_permission(stack: EmulatedStack) -> None:
 
 
 def test_sam_sqs_subscription_delivers(stack: EmulatedStack) -> None:
-    """SAM's SqsSubscription adds a queue policy for the topic, so the message arrives."""
+    """SAM's SqsSubscription adds a queue policy for the topic, so the message arrives, and
+    its event source mapping passes it on to the function."""
     _publish(stack, "OtherTopic", "buffered")
 
-    [body] = _messages(stack, "QueueReaderFunctionBufferedQueue")
+    [message] = stack.events.messages(queue="QueueReaderFunctionBufferedQueue")
+    reader = stack.physical_id("QueueReaderFunction")
+    readings = [result for result in stack.invocations if result.function_name == reader]
 
-    assert json.loads(body)["Message"] == "buffered"
+    assert json.loads(message.body)["Message"] == "buffered"
+    assert message.source_arn is not None
+    assert len(readings) == 1
 
 
 def test_eventbridge_invokes_function_with_permission(stack: EmulatedStack) -> None:

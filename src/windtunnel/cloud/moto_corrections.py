@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from windtunnel.cloud.capture import record_function_delivery
 from windtunnel.cloud.messages import AwsRequest, AwsResponse
 
 logger = logging.getLogger(__name__)
@@ -24,8 +25,11 @@ __all__ = [
     "detach_moto_event_source_mappings",
     "match_event_source_mappings_by_name_or_arn",
     "match_rules_with_eventbridge_patterns",
+    "notify_about_queue_messages",
     "set_delivery_authorizer",
     "set_lambda_invoker",
+    "set_queue_message_listener",
+    "unset_queue_message_listener",
     "validate_bucket_notification_destinations",
 ]
 
@@ -57,6 +61,54 @@ def detach_moto_event_source_mappings(request: AwsRequest, response: AwsResponse
                     mappings = getattr(source, "lambda_event_source_mappings", None)
                     if mappings:
                         mappings.clear()
+
+
+QueueMessageListener = Callable[[Any, Any], None]
+"""``listener(queue, message)`` with moto's ``Queue`` and ``Message`` models."""
+
+_queue_message_listener: list[QueueMessageListener] = []
+
+
+def set_queue_message_listener(listener: QueueMessageListener | None) -> None:
+    """Call ``listener(queue, message)`` after moto adds a message to an SQS queue.
+
+    Event source mappings use it to poll the queue. None removes the listener, and a new
+    listener replaces the previous one.
+    """
+    _queue_message_listener.clear()
+    if listener is not None:
+        _queue_message_listener.append(listener)
+
+
+def unset_queue_message_listener(listener: QueueMessageListener) -> None:
+    """Remove ``listener`` if it is the queue message listener; keep any other one."""
+    if _queue_message_listener and _queue_message_listener[0] == listener:
+        _queue_message_listener.clear()
+
+
+@functools.cache
+def notify_about_queue_messages() -> None:
+    """Report every message that reaches an SQS queue to the queue message listener.
+
+    Messages reach a queue through SendMessage and SendMessageBatch, and inside moto from
+    SNS subscriptions, EventBridge targets, S3 notifications and dead-letter redrives. All
+    of these add it with ``Queue.add_message``, which is where moto runs its own event
+    source mappings. A FIFO message that deduplication drops is not reported.
+    """
+    from moto.sqs import models
+
+    original = models.Queue.add_message
+    if getattr(original, "windtunnel_correction", False):
+        return
+
+    def add_message(self: Any, message: Any) -> None:
+        count = len(self._messages)
+        original(self, message)
+        if len(self._messages) > count and _queue_message_listener:
+            _queue_message_listener[0](self, message)
+
+    add_message.windtunnel_correction = True  # type: ignore[attr-defined]
+    models.Queue.add_message = add_message  # type: ignore[method-assign]
 
 
 _inline_policy = threading.local()
@@ -223,7 +275,7 @@ def _deliver_elsewhere(rule: Any, target: dict[str, Any], event: dict[str, Any])
     if service == "lambda" and _lambda_invoker:
         if _delivery_allowed(f"rule {rule.arn}", "events.amazonaws.com",
                              "lambda:InvokeFunction", arn, rule.arn, rule.account_id):
-            _lambda_invoker[0](arn, _target_input(target, event))
+            _invoke_function(str(rule.arn), arn, _target_input(target, event))
         return
     if service == "sns":
         if _delivery_allowed(f"rule {rule.arn}", "events.amazonaws.com", "sns:Publish", arn,
@@ -234,6 +286,12 @@ def _deliver_elsewhere(rule: Any, target: dict[str, Any], event: dict[str, Any])
     # and log groups (Step Functions, Kinesis, API destinations...) is not emulated yet.
     logger.warning("rule %s: event not delivered to target %s (%s targets are not "
                    "emulated yet)", rule.name, arn, service)
+
+
+def _invoke_function(source_arn: str, function_arn: str, payload: bytes) -> None:
+    """Invoke a function asynchronously for a rule or subscription, and record it."""
+    _lambda_invoker[0](function_arn, payload)
+    record_function_delivery(source_arn, function_arn, payload)
 
 
 def _target_input(target: dict[str, Any], event: dict[str, Any]) -> bytes:
@@ -413,7 +471,7 @@ def _invoke_subscribed_function(subscription: Any, message: str, message_id: str
         return
     event = _sns_event(subscription, message, message_id, subject, message_attributes)
     try:
-        _lambda_invoker[0](function_arn, json.dumps(event).encode())
+        _invoke_function(str(subscription.arn), function_arn, json.dumps(event).encode())
     except Exception as error:  # SNS reports a failed delivery to no caller
         logger.warning("topic %s: message not delivered to function %s: %s",
                        subscription.topic.arn, function_arn, error)

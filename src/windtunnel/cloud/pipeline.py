@@ -39,6 +39,7 @@ from windtunnel.cloud.moto_dispatch import (
 )
 from windtunnel.cloud.protocols import AwsError, render_error
 from windtunnel.cloud.s3_corrections import evaluate_bucket_policies_with_conditions
+from windtunnel.cloud.signatures import SignatureMismatch, verify_signature
 from windtunnel.cloud.state import BackendSnapshot, restore_backends, snapshot_backends
 from windtunnel.cloud.token_clock import issue_cognito_tokens_on
 from windtunnel.constants import DEFAULT_ACCOUNT_ID, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REGION
@@ -140,15 +141,17 @@ class Cloud:
 
     def register_role_session(self, access_key: str, role_arn: str, session_name: str, *,
                               function_name: str | None = None,
-                              secret_key: str | None = None) -> None:
+                              secret_key: str | None = None,
+                              session_token: str | None = None) -> None:
         """Remember that ``access_key`` belongs to a session of ``role_arn``.
 
-        ``function_name`` names the Lambda function whose execution role the session is;
-        ``secret_key`` lets API Gateway verify signatures made with the session's keys.
+        ``function_name`` names the Lambda function whose execution role the session is.
+        With ``secret_key`` (and ``session_token``), signatures made with the session's
+        credentials are verified.
         """
         self.authorizer.register_session(
             access_key, RoleSession(role_arn, session_name, function_name=function_name,
-                                    secret_key=secret_key))
+                                    secret_key=secret_key, session_token=session_token))
 
     def register(self, provider: Provider) -> None:
         """Handle requests to ``provider.service`` with ``provider`` instead of moto."""
@@ -186,6 +189,12 @@ class Cloud:
             # run as the administrator, which IAM does not check.
             signature = routing.Signature(access_key="", region=self.region,
                                           service=unsigned[0])
+        issued = self.authorizer.issued_credentials(signature.access_key)
+        if issued is not None:
+            try:
+                verify_signature(method, url, headers, body, issued[0], issued[1])
+            except SignatureMismatch as error:
+                return render_error(signature.service, error)
         request = AwsRequest(
             method=method,
             url=routing.canonical_url(url, signature.service, signature.region, headers),

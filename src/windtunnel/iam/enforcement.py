@@ -83,6 +83,8 @@ class RoleSession:
     session_policies: tuple[Mapping[str, Any], ...] = ()
     secret_key: str | None = field(default=None, repr=False)
     """The secret access key, to verify signatures made with the session's credentials."""
+    session_token: str | None = field(default=None, repr=False)
+    """The session token that requests with these credentials must carry."""
 
     @property
     def arn(self) -> str:
@@ -188,20 +190,28 @@ class Authorizer:
             return Principal(user.arn, PrincipalType.USER, self.account_id)
         return self.admin
 
-    def secret_key_of(self, access_key: str) -> str | None:
-        """Return the secret of a key that windtunnel issued or that an IAM user has, or None.
+    def issued_credentials(self, access_key: str) -> tuple[str, str | None] | None:
+        """Return the secret and session token of a key that windtunnel issued or that an
+        IAM user has, or None for any other key.
 
         Signatures made with other keys (the administrator's) are not verified.
         """
         session = self.sessions.get(access_key)
         if session is not None:
-            return session.secret_key
+            if session.secret_key is None:
+                return None
+            return session.secret_key, session.session_token
         backend = _iam_backend(self.account_id)
         for user in backend.users.values():
             for key in user.access_keys:
                 if key.access_key_id == access_key:
-                    return str(key.secret_access_key)
+                    return str(key.secret_access_key), None
         return None
+
+    def secret_key_of(self, access_key: str) -> str | None:
+        """Return the secret of a key that windtunnel issued or that an IAM user has."""
+        issued = self.issued_credentials(access_key)
+        return issued[0] if issued is not None else None
 
     @property
     def admin(self) -> Principal:

@@ -42,7 +42,8 @@ def environment_variables(config: FunctionConfig, cloud: Cloud) -> dict[str, str
     python_version = config.runtime.replace("python", "") or "3"
     access_key, secret, token = role_credentials(config.role_arn, config.function_name)
     cloud.register_role_session(access_key, config.role_arn, config.function_name,
-                                function_name=config.function_name, secret_key=secret)
+                                function_name=config.function_name, secret_key=secret,
+                                session_token=token)
 
     variables.update({
         "LANG": "en_US.UTF-8",

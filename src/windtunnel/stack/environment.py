@@ -22,6 +22,7 @@ from windtunnel.deploy.model import DeployedStack
 from windtunnel.deploy.outputs import localize_endpoints
 from windtunnel.errors import TemplateError, WindtunnelError
 from windtunnel.iam.enforcement import IamMode
+from windtunnel.runtime.event_sources import EventSourcePollers
 from windtunnel.runtime.functions import Isolation, LambdaRuntime
 from windtunnel.services.apigateway.dataplane import ExecuteApiPlane
 from windtunnel.services.awslambda.provider import LambdaProvider
@@ -107,6 +108,8 @@ class Environment:
         self.cloud.add_side_effect(lambda_provider.after_request)
         self.cloud.add_before_dispatch(self._flush_logs_before_reading)
         set_lambda_invoker(self._invoke_asynchronously)
+        # Event source mappings poll on the virtual clock, which stack.settle() runs.
+        self.event_sources = EventSourcePollers(self.cloud, self.functions, self.clock)
         self.cloud.register_data_plane(ExecuteApiPlane.plane,
                                        ExecuteApiPlane(self.cloud, self.functions))
         self.deployer = Deployer(self.cloud, self.registry, load_nested=self._load_nested,
@@ -166,6 +169,7 @@ class Environment:
 
     def close(self) -> None:
         """Stop the execution environments and the server started for their handlers."""
+        self.event_sources.close()
         self.functions.close()
         with self._server_lock:
             if self._server is not None:
@@ -194,6 +198,7 @@ class Environment:
         as module-level state in handlers survives between invocations in Lambda too.
         """
         self.functions.settle()
+        self.event_sources.reset()
         # Logs not yet written would be written after the restore: drop them instead.
         self.functions.drop_unwritten_logs()
         self.functions.invocations.clear()

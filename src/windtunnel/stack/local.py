@@ -18,6 +18,7 @@ from windtunnel.iam.enforcement import IamMode
 from windtunnel.runtime.functions import Isolation
 from windtunnel.runtime.result import InvocationResult
 from windtunnel.stack.environment import Environment
+from windtunnel.stack.events import StackEvents
 from windtunnel.stack.iam import StackIam
 
 __all__ = ["EmulatedStack", "InvocationError", "Stack"]
@@ -85,6 +86,9 @@ class EmulatedStack:
         self._http: httpx.Client | None = None
         self.iam = StackIam(environment, stack)
         """IAM enforcement: ``mode``, recorded ``decisions`` and ``report()``."""
+        self.events = StackEvents(self)
+        """Records of the events, messages and deliveries since the stack was loaded or
+        reset: ``published()``, ``messages()``, ``delivered()`` and ``wait_for()``."""
 
     @property
     def name(self) -> str:
@@ -235,8 +239,10 @@ class EmulatedStack:
                 return
 
     def reset(self) -> None:
-        """Restore every service to its state right after the deployment."""
+        """Restore every service to its state right after the deployment, and forget the
+        recorded events."""
         self.environment.reset()
+        self.events.clear()
 
     def serve(self, port: int = 0) -> str:
         """Serve the emulation over HTTP on 127.0.0.1 and return the endpoint URL.

@@ -113,7 +113,7 @@ def _signature_matches(request: DataPlaneRequest, path: str, match: re.Match[str
     if amz_date is None:
         return False
     signed = match["headers"].split(";")
-    headers = {name: request.header(name) or "" for name in signed}
+    headers = {name: value for name in signed if (value := request.header(name)) is not None}
     host = headers.get("host", "")
     url = f"http://{host}{path}" + (f"?{request.raw_query}" if request.raw_query else "")
     aws_request = AWSRequest(method=request.method, url=url, headers=headers,

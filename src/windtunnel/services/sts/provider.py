@@ -39,6 +39,7 @@ _ALLOW_EVERYTHING = {"Version": "2012-10-17",
                      "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 _ACCESS_KEY = re.compile(r"<AccessKeyId>([^<]+)</AccessKeyId>")
 _SECRET_KEY = re.compile(r"<SecretAccessKey>([^<]+)</SecretAccessKey>")
+_SESSION_TOKEN = re.compile(r"<SessionToken>([^<]+)</SessionToken>")
 # A role session name: 2 to 64 characters of letters, digits and =,.@-_ (the API reference).
 _SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}")
 
@@ -91,10 +92,12 @@ class StsProvider:
         body = response.body.decode("utf-8", "replace")
         match = _ACCESS_KEY.search(body)
         secret = _SECRET_KEY.search(body)
+        token = _SESSION_TOKEN.search(body)
         if response.status < 400 and match and role is not None:
             self.cloud.authorizer.register_session(match.group(1), RoleSession(
                 role.arn, session_name, session_policies=tuple(session_policies),
-                secret_key=secret.group(1) if secret else None))
+                secret_key=secret.group(1) if secret else None,
+                session_token=token.group(1) if token else None))
         return response
 
     def _check_trust(self, principal: Principal, role: Any, request: AwsRequest) -> None:
