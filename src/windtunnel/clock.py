@@ -11,11 +11,15 @@ from __future__ import annotations
 import datetime
 import heapq
 import itertools
+import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["ScheduledCall", "VirtualClock"]
+__all__ = ["ScheduledCall", "VirtualClock", "WallClockFollower"]
+
+logger = logging.getLogger(__name__)
 
 Callback = Callable[[], None]
 
@@ -46,6 +50,9 @@ class VirtualClock:
         self._queue: list[ScheduledCall] = []
         self._sequence = itertools.count()
         self._lock = threading.RLock()
+        # Held by the one thread that runs due calls; the queue lock is not held while a
+        # call runs, so calls may schedule from other threads without waiting.
+        self._advancing = threading.RLock()
 
     def now(self) -> datetime.datetime:
         """Return the current virtual time (UTC)."""
@@ -83,19 +90,72 @@ class VirtualClock:
             delta = datetime.timedelta(seconds=delta)
         if delta < datetime.timedelta(0):
             raise ValueError(f"the clock cannot go backwards (advance by {delta})")
+        with self._advancing:
+            return self._run_until(delta)
+
+    def run_due(self) -> int:
+        """Run the calls due now, without moving the clock; return how many ran.
+
+        When another thread is advancing the clock, that thread runs the due calls and
+        this returns 0 at once, so a call that waits for another thread cannot deadlock.
+        """
+        if not self._advancing.acquire(blocking=False):
+            return 0
+        try:
+            return self._run_until(datetime.timedelta(0))
+        finally:
+            self._advancing.release()
+
+    def _run_until(self, delta: datetime.timedelta) -> int:
         with self._lock:
             target = self._now + delta
-            ran = 0
-            while self._queue and self._queue[0].due <= target:
+        ran = 0
+        while True:
+            with self._lock:
+                if not self._queue or self._queue[0].due > target:
+                    break
                 call = heapq.heappop(self._queue)
                 if call.cancelled:
                     continue
                 self._now = call.due
-                call.callback()
-                ran += 1
-            self._now = target
-            return ran
+            call.callback()
+            ran += 1
+        with self._lock:
+            self._now = max(self._now, target)
+        return ran
 
-    def run_due(self) -> int:
-        """Run the calls due now, without moving the clock; return how many ran."""
-        return self.advance(0)
+
+class WallClockFollower:
+    """Advance a virtual clock with the wall clock, for a server that runs in real time.
+
+    A daemon thread moves the clock forward by the elapsed wall time every ``interval``
+    seconds, so delays, retries and schedules fall due as they would on AWS.
+    """
+
+    def __init__(self, clock: VirtualClock, interval: float = 0.1) -> None:
+        self._clock = clock
+        self._interval = interval
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._follow, name="windtunnel-clock",
+                                        daemon=True)
+
+    def start(self) -> WallClockFollower:
+        """Start following; return self."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop following and wait for the thread to end."""
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _follow(self) -> None:
+        last = time.monotonic()
+        while not self._stopped.wait(self._interval):
+            now = time.monotonic()
+            try:
+                self._clock.advance(now - last)
+            except Exception:
+                logger.exception("a call scheduled on the clock failed")
+            last = now

@@ -18,6 +18,7 @@ from windtunnel.cli.common import (
     port_number,
     print_stack,
 )
+from windtunnel.clock import WallClockFollower
 from windtunnel.cloud.server import EndpointServer, check_port_free
 from windtunnel.constants import DEFAULT_HOST
 from windtunnel.deploy.model import DeployedStack
@@ -65,6 +66,16 @@ def run(arguments: argparse.Namespace) -> int:
     print(f"  export AWS_ENDPOINT_URL={server.url}  (any credentials work, e.g. test/test)")
     for stack in stacks:
         print_stack(stack, elapsed=elapsed / max(len(stacks), 1))
+    # The server runs in real time: delays, retries and schedules fall due on the wall clock.
+    follower = WallClockFollower(environment.clock).start()
+    try:
+        return _serve(server, environment, stacks, arguments)
+    finally:
+        follower.stop()
+
+
+def _serve(server: EndpointServer, environment: Environment, stacks: list[DeployedStack],
+           arguments: argparse.Namespace) -> int:
     command = getattr(arguments, "command", [])
     if command:
         if not getattr(arguments, "debug", False):

@@ -216,6 +216,10 @@ class Cloud:
             self._authenticate(request)
             self._authorize(request)
             response = self._dispatch(request)
+            if (response.status == 404 and request.service == "s3"
+                    and not self.authorizer.may_list_bucket_of(
+                        request, request.context["principal"])):
+                raise AwsError("AccessDenied", "Access Denied", status=403)
         except AccessDenied as denial:
             response = render_error(request.service, access_denied_error(denial))
         except AwsError as error:

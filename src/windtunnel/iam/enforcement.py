@@ -236,6 +236,7 @@ class Authorizer:
         from windtunnel.iam.operations import access_checks
 
         checks = access_checks(request, self.account_id)
+        request.context["access_checks"] = checks
         context = self._global_context(request)
         for check in checks:
             if check.action.lower() == "sts:assumerole":
@@ -245,6 +246,27 @@ class Authorizer:
                          decision)
             if not decision.allowed and self.mode is IamMode.ENFORCE:
                 raise AccessDenied(request.service, decision.message(authorization))
+
+    def may_list_bucket_of(self, request: AwsRequest, principal: Principal) -> bool:
+        """Tell whether the caller of an object read may list the object's bucket.
+
+        S3 answers a missing key with 404 only to callers allowed ``s3:ListBucket``; others
+        get 403, so that they cannot learn which keys exist:
+        https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html (Permissions)
+        """
+        if principal.admin or self.mode is not IamMode.ENFORCE:
+            return True
+        from windtunnel.iam.operations import AccessCheck as Check
+
+        reads = [check for check in request.context.get("access_checks", ())
+                 if check.action == "s3:GetObject"]
+        if not reads:
+            return True
+        bucket_arn = reads[0].resource.split("/", 1)[0]
+        decision, authorization = self.decide(principal, Check("s3:ListBucket", bucket_arn),
+                                              self._global_context(request))
+        self.record(principal, "s3", "ListBucket", authorization, decision)
+        return decision.allowed
 
     def decide(self, principal: Principal, check: AccessCheck,
                global_context: Mapping[str, ContextValue] | None = None, *,

@@ -215,3 +215,64 @@ def test_same_stack_name_twice_is_explained(tmp_path: Path) -> None:
     assert named.returncode == 0, named.stderr
     assert "Stack one " in named.stdout
     assert "Stack two " in named.stdout
+
+
+MAPPED_TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Jobs: {Type: AWS::SQS::Queue}
+  Done: {Type: AWS::Serverless::SimpleTable}
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: worker.handler
+      CodeUri: src/
+      Environment: {Variables: {TABLE: !Ref Done}}
+      Policies:
+        - DynamoDBWritePolicy: {TableName: !Ref Done}
+      Events:
+        Jobs:
+          Type: SQS
+          Properties: {Queue: !GetAtt Jobs.Arn}
+Outputs:
+  QueueUrl: {Value: !Ref Jobs}
+  TableName: {Value: !Ref Done}
+"""
+
+WORKER = """
+import os
+import boto3
+
+def handler(event, context):
+    for record in event["Records"]:
+        boto3.client("dynamodb").put_item(TableName=os.environ["TABLE"],
+                                          Item={"id": {"S": record["body"]}})
+"""
+
+SEND_AND_WAIT = """
+import os, time, boto3
+outputs = {o["OutputKey"]: o["OutputValue"] for o in boto3.client("cloudformation")
+           .describe_stacks(StackName=os.environ["AWS_SAM_STACK_NAME"])["Stacks"][0]["Outputs"]}
+boto3.client("sqs").send_message(QueueUrl=outputs["QueueUrl"], MessageBody="job-1")
+deadline = time.monotonic() + 20
+while time.monotonic() < deadline:
+    if boto3.client("dynamodb").scan(TableName=outputs["TableName"])["Items"]:
+        print("DELIVERED")
+        raise SystemExit(0)
+    time.sleep(0.2)
+raise SystemExit("the message was not delivered within 20 s")
+"""
+
+
+def test_up_delivers_queue_messages_in_real_time(tmp_path: Path) -> None:
+    """Under up, an SQS event source mapping delivers without a test driving the clock."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "worker.py").write_text(WORKER)
+    (tmp_path / "template.yaml").write_text(MAPPED_TEMPLATE)
+
+    result = run_cli("up", str(tmp_path), "--port", "0", "--stack-name", "jobs", "--",
+                     sys.executable, "-c", SEND_AND_WAIT)
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "DELIVERED" in result.stdout

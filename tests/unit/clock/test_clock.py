@@ -96,3 +96,42 @@ def test_naive_start_is_rejected() -> None:
     """The start time must carry a time zone."""
     with pytest.raises(ValueError, match="timezone-aware"):
         VirtualClock(datetime.datetime(2026, 1, 1))
+
+
+def test_wall_clock_follower_runs_due_calls() -> None:
+    """A follower moves the clock with real time, so a call 0.2 s away runs by itself."""
+    import threading
+
+    from windtunnel.clock import WallClockFollower
+
+    clock = VirtualClock()
+    ran = threading.Event()
+    clock.schedule(0.2, ran.set)
+    follower = WallClockFollower(clock, interval=0.05).start()
+    try:
+        happened = ran.wait(timeout=5)
+    finally:
+        follower.stop()
+
+    assert happened
+
+
+def test_call_may_schedule_from_other_thread() -> None:
+    """A running call can wait for another thread that schedules and runs due calls."""
+    import threading
+
+    clock = VirtualClock()
+    results: list[str] = []
+
+    def call() -> None:
+        helper = threading.Thread(target=lambda: (clock.schedule(0, lambda: None),
+                                                  results.append(str(clock.run_due()))))
+        helper.start()
+        helper.join(timeout=5)
+        results.append("joined" if not helper.is_alive() else "blocked")
+
+    clock.schedule(1, call)
+    clock.advance(2)
+
+    assert results == ["0", "joined"]
+    assert len(clock.pending()) == 0

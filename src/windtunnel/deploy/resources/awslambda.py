@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import zipfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -25,6 +26,8 @@ from windtunnel.deploy.resources.properties import (
 )
 from windtunnel.runtime.code import register_code_path
 from windtunnel.template.model import CODE_PATH_METADATA
+
+logger = logging.getLogger(__name__)
 
 # Properties that each type's CloudFormation schema accepts in a template. Read-only
 # attributes are left out because a template cannot set them.
@@ -147,10 +150,11 @@ def _function_request(context: ResourceContext, properties: Mapping[str, Any],
     }
     for key in ("Runtime", "Handler", "Description", "TracingConfig",
                 "DeadLetterConfig", "VpcConfig", "FileSystemConfigs", "ImageConfig",
-                "LoggingConfig", "CodeSigningConfigArn", "SnapStart", "Architectures",
-                "Layers"):
+                "LoggingConfig", "CodeSigningConfigArn", "SnapStart", "Architectures"):
         if key in properties:
             request[key] = properties[key]
+    if "Layers" in properties:
+        request["Layers"] = _local_layers(context, name, properties["Layers"] or [])
     if "Environment" in properties:
         # CloudFormation passes scalar values of the string-typed variables as text, so a
         # template may write numbers and booleans there.
@@ -166,6 +170,30 @@ def _function_request(context: ResourceContext, properties: Mapping[str, Any],
     if properties.get("Tags"):
         request["Tags"] = tags_to_dict(properties["Tags"])
     return request
+
+
+def _local_layers(context: ResourceContext, function_name: str,
+                  layers: list[Any]) -> list[str]:
+    """Keep the layers of this account; leave out public layers of other accounts.
+
+    Layers that AWS or vendors publish (Powertools, the Lambda Insights extension) live in
+    their publishers' accounts and cannot be downloaded here. The function then imports
+    those packages from the Python environment that runs windtunnel, so they must be
+    installed there, as the warning says.
+    """
+    kept: list[str] = []
+    for layer in layers:
+        arn = str(layer)
+        parts = arn.split(":")
+        if len(parts) >= 5 and parts[4] not in ("", context.account_id):
+            logger.warning(
+                "function %s uses layer %s of account %s, which cannot be downloaded "
+                "locally; the function imports those packages from this Python "
+                "environment instead, so install them there (for Powertools: pip install "
+                "aws-lambda-powertools)", function_name, arn, parts[4])
+            continue
+        kept.append(arn)
+    return kept
 
 
 @provisions("AWS::Lambda::Function")
