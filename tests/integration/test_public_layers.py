@@ -17,7 +17,7 @@ from windtunnel import Stack
 POWERTOOLS_LAYER = ("arn:aws:lambda:us-east-1:017000801446:layer:"
                     "AWSLambdaPowertoolsPythonV3-python312-x86_64:7")
 
-TEMPLATE = """
+TEMPLATE = f"""
 Transform: AWS::Serverless-2016-10-31
 Resources:
   Greet:
@@ -27,8 +27,8 @@ Resources:
       Handler: app.handler
       CodeUri: src/
       Layers:
-        - %s
-""" % POWERTOOLS_LAYER
+        - {POWERTOOLS_LAYER}
+"""
 
 HANDLER = """
 from aws_lambda_powertools import Logger
