@@ -195,7 +195,7 @@ def test_implicit_deny_with_grant_blames_limits() -> None:
 
     [call] = build_report([denied], [role], "sam").function("cart").denied
 
-    assert call.explanation == ("implicit deny, although app-policy, statement 0, allows it: "
+    assert call.explanation == ("implicit deny, although app-policy, statement 1, allows it: "
                                 "a Condition, a permissions boundary, a session policy or a "
                                 "change to the role left it out")
 

@@ -284,7 +284,9 @@ class _RoleView:
 
 
 def _statement_label(statement: Statement) -> str:
-    return f"statement {statement.sid!r}" if statement.sid else f"statement {statement.index}"
+    # Statements without a Sid are counted from 1, as a reader counts them in the policy.
+    return (f"statement {statement.sid!r}" if statement.sid
+            else f"statement {statement.index + 1}")
 
 
 def _grant_uses(view: _RoleView, allowed: Counter[tuple[str, str]]) -> tuple[GrantUse, ...]:
