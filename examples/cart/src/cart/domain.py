@@ -127,3 +127,24 @@ def merge_lines(existing: CartLine | None, added: CartLine) -> CartLine:
                          f"and {added.sku!r}")
     return CartLine(sku=added.sku, quantity=existing.quantity + added.quantity,
                     price=added.price)
+
+
+class InvalidActivityError(ValueError):
+    """An activity message without a SKU and a positive integer quantity."""
+
+
+def parse_activity(body: str) -> tuple[str, int]:
+    """Return the SKU and quantity of an activity message; raise InvalidActivityError."""
+    try:
+        activity = json.loads(body)
+    except json.JSONDecodeError as error:
+        raise InvalidActivityError(f"not JSON: {error}") from None
+    if not isinstance(activity, dict):
+        raise InvalidActivityError("not a JSON object")
+    sku = activity.get("sku")
+    quantity = activity.get("quantity")
+    if not isinstance(sku, str) or not sku:
+        raise InvalidActivityError("missing sku")
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        raise InvalidActivityError("quantity must be a positive integer")
+    return sku, quantity
