@@ -6,6 +6,7 @@ import errno
 import json
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -143,8 +144,9 @@ class EndpointApp:
                     response.status_code, (time.perf_counter() - started) * 1000)
         return response(environ, start_response)
 
-    def _answer_data_plane(self, request: Request, body: bytes) -> AwsResponse:
-        plane, plane_request = _plane_request(request, body)
+    def _answer_data_plane(self, request: Request, body: bytes,
+                           plane_path: str) -> AwsResponse:
+        plane, plane_request = _plane_request(request, body, plane_path)
         handler = self.cloud.data_planes.get(plane)
         if handler is None:
             return render_error("execute-api", AwsError(
@@ -164,8 +166,9 @@ class EndpointApp:
             return Response(json.dumps({"status": "running"}), 200,
                             content_type="application/json")
         body = request.get_data()
-        if request.path.startswith(_INTERNAL_PREFIX):
-            answer = self._answer_data_plane(request, body)
+        plane_path = data_plane_path(request.host, request.path)
+        if plane_path is not None:
+            answer = self._answer_data_plane(request, body, plane_path)
         else:
             headers = HeadersDict()
             for key, value in request.headers.items():
@@ -187,8 +190,38 @@ class EndpointApp:
 
 
 
-def _plane_request(request: Request, body: bytes) -> tuple[str, DataPlaneRequest]:
-    plane, _, rest = request.path[len(_INTERNAL_PREFIX):].partition("/")
+# Hostnames of REST and HTTP APIs: AWS's own and LocalStack's, with an optional port.
+_EXECUTE_API_HOST = re.compile(
+    r"(?P<api>[a-z0-9]+)\.execute-api\.(?:[a-z0-9-]+\.amazonaws\.com(?:\.cn)?"
+    r"|localhost\.localstack\.cloud)(?::\d+)?", re.IGNORECASE)
+# LocalStack's path form of an API request: /restapis/{id}/{stage}/_user_request_/{path}.
+_LOCALSTACK_API_PATH = re.compile(r"/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_"
+                                  r"(?P<rest>/.*)?")
+
+
+def data_plane_path(host: str, path: str) -> str | None:
+    """Return ``/{plane}/...`` for a request to a data plane, or None for an API request.
+
+    A data plane is reached at ``/_aws/{plane}/...``, and an API also under the hostnames
+    AWS gives it (``{api id}.execute-api.{region}.amazonaws.com``, whose paths start with
+    the stage: https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-call-api.html)
+    and under LocalStack's URL forms, so that URLs built for either keep working.
+    """
+    if path.startswith(_INTERNAL_PREFIX):
+        return path[len(_INTERNAL_PREFIX) - 1:]
+    found = _EXECUTE_API_HOST.fullmatch(host or "")
+    if found is not None:
+        return f"/execute-api/{found['api']}{path}"
+    localstack = _LOCALSTACK_API_PATH.fullmatch(path)
+    if localstack is not None:
+        rest = localstack["rest"] or "/"
+        return f"/execute-api/{localstack['api']}/{localstack['stage']}{rest}"
+    return None
+
+
+def _plane_request(request: Request, body: bytes,
+                   plane_path: str) -> tuple[str, DataPlaneRequest]:
+    plane, _, rest = plane_path.lstrip("/").partition("/")
     raw_query = request.query_string.decode("latin-1")
     headers = tuple((key, value) for key, value in request.headers.items())
     return plane, DataPlaneRequest(method=request.method, path="/" + rest,
