@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl
 from windtunnel.cloud.dataplane import DataPlaneRequest
 from windtunnel.cloud.messages import AwsResponse
 from windtunnel.cloud.protocols import AwsError
+from windtunnel.services.apigateway.api_keys import check_api_key
 from windtunnel.services.apigateway.iam_authorization import (
     IamCaller,
     IamRejection,
@@ -143,6 +144,14 @@ def handle_rest_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
                                   extended_request_id, error_type=verdict.error_type,
                                   separators=(",", ":"))
         authorized = verdict
+
+    if getattr(route.method, "api_key_required", False):
+        key_problem = check_api_key(
+            cloud, api, api_id, stage_name, request,
+            authorized.usage_identifier_key if authorized is not None else None)
+        if key_problem is not None:
+            return _gateway_error(key_problem.status, key_problem.error_type,
+                                  key_problem.message, request_id, extended_request_id)
 
     rejection = check_method_requirements(api, route.method, request, route.path_parameters)
     if rejection is not None:

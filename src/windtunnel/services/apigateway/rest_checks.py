@@ -41,11 +41,6 @@ def check_method_requirements(api: Any, method: Any, request: DataPlaneRequest,
         return GatewayRejection(500, "InternalServerErrorException",
                                 f"windtunnel does not emulate {authorization} authorization "
                                 f"of REST API methods yet; this method cannot run locally.")
-    if getattr(method, "api_key_required", False):
-        # NOTE: API keys and usage plans are not checked yet; such a method is refused.
-        return GatewayRejection(500, "InternalServerErrorException",
-                                "windtunnel does not emulate API keys of REST API methods "
-                                "yet; this method requires one and cannot run locally.")
     validator_id = getattr(method, "request_validator_id", None)
     if not validator_id:
         return None
