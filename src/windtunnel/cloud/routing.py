@@ -61,6 +61,10 @@ _UNSIGNED_TARGET_PREFIXES = {
     "AWSCognitoIdentityService": "cognito-identity",
 }
 _UNSIGNED_QUERY_SERVICES = ("sts",)
+# A user pool's public documents, which applications download to verify its tokens:
+# https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-tokens-verifying-a-jwt.html
+_USER_POOL_DOCUMENT = re.compile(
+    r"/[a-z]{2}(?:-[a-z]+)+-\d_[0-9A-Za-z]+/\.well-known/(?:jwks\.json|openid-configuration)")
 
 
 def read_unsigned_service(headers: Any, body: bytes, url: str) -> tuple[str, str] | None:
@@ -72,6 +76,8 @@ def read_unsigned_service(headers: Any, body: bytes, url: str) -> tuple[str, str
     """
     from windtunnel.cloud.protocols import service_model
 
+    if _USER_POOL_DOCUMENT.fullmatch(urlsplit(url).path):
+        return "cognito-idp", "GetJsonWebKeys"
     target = headers.get("X-Amz-Target") or ""
     if isinstance(target, bytes):
         target = target.decode("latin-1")
@@ -108,7 +114,8 @@ def canonical_url(url: str, service: str, region: str, headers: Any) -> str:
     """
     parts = urlsplit(url)
     if is_aws_host(parts.netloc):
-        return url
+        # AWS serves its API hostnames over HTTPS only.
+        return parts._replace(scheme="https").geturl()
     host = _service_host(service, region, headers)
     headers["Host"] = host
     return urlunsplit(("https", host, parts.path or "/", parts.query, ""))
