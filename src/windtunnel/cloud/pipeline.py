@@ -133,9 +133,12 @@ class Cloud:
         issue_cognito_tokens_on(lambda: self.authorizer.clock().timestamp())
         evaluate_bucket_policies_with_conditions()
         self._clients: dict[tuple[str, str], Any] = {}
+        from windtunnel.services.ssm.provider import LocalizedValuesProvider
         from windtunnel.services.sts.provider import StsProvider
 
         self.register(StsProvider(self))
+        self.register(LocalizedValuesProvider(self, "ssm"))
+        self.register(LocalizedValuesProvider(self, "secretsmanager"))
 
     # --- extension points ----------------------------------------------------------
 

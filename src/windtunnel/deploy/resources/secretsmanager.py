@@ -71,6 +71,10 @@ def create_secret(context: ResourceContext, properties: dict[str, Any]) -> Provi
                                                           properties["GenerateSecretString"])
 
     arn = client.create_secret(**request)["ARN"]
+    if "SecretString" in properties:
+        # Reads of this secret return endpoint URLs in its value pointed at the emulation.
+        context.service_state.setdefault("localized-values", set()).update(
+            {arn, request["Name"]})
     return Provisioned(physical_id=arn, attributes={"Id": arn})
 
 

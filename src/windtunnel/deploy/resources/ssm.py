@@ -52,5 +52,7 @@ def create_parameter(context: ResourceContext, properties: dict[str, Any]) -> Pr
         request["Tags"] = [{"Key": key, "Value": str(value)} for key, value in tags.items()]
 
     context.client("ssm").put_parameter(**request)
+    # Reads of this parameter return endpoint URLs in its value pointed at the emulation.
+    context.service_state.setdefault("localized-values", set()).add(name)
     return Provisioned(physical_id=name,
                        attributes={"Type": parameter_type, "Value": request["Value"]})
