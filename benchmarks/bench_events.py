@@ -107,11 +107,11 @@ def measure_index(moto_matches: Callable[[Any, Any], bool]) -> dict[int, dict[st
             index.add(number, pattern)
         loaded = [EventPattern.load(json.dumps(pattern)) for pattern in patterns]
 
-        def run_index() -> None:
+        def run_index(index: PatternIndex[int] = index) -> None:
             for event in events:
                 index.matching(event)
 
-        def run_scan() -> None:
+        def run_scan(loaded: list[Any] = loaded) -> None:
             for event in events:
                 for pattern in loaded:
                     moto_matches(pattern, event)

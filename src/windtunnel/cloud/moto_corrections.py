@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from windtunnel.clock import VirtualClock
 from windtunnel.cloud.capture import record_function_delivery
 from windtunnel.cloud.messages import AwsRequest, AwsResponse
 
@@ -29,6 +30,7 @@ __all__ = [
     "set_delivery_authorizer",
     "set_lambda_invoker",
     "set_queue_message_listener",
+    "set_rule_delivery_clock",
     "unset_queue_message_listener",
     "validate_bucket_notification_destinations",
 ]
@@ -200,11 +202,9 @@ def match_event_source_mappings_by_name_or_arn() -> None:
         list_event_source_mappings)
 
 
-# Target services whose delivery moto implements for EventBridge rules; moto raises
-# NotImplementedError for every other one, which failed the whole PutEvents request.
-_MOTO_RULE_TARGETS = ("logs", "events", "sqs")
 LambdaInvoker = Callable[[str, bytes], None]
 _lambda_invoker: list[LambdaInvoker] = []
+_rule_delivery_clock: list[VirtualClock] = []
 
 
 def set_lambda_invoker(invoker: LambdaInvoker | None) -> None:
@@ -214,15 +214,27 @@ def set_lambda_invoker(invoker: LambdaInvoker | None) -> None:
         _lambda_invoker.append(invoker)
 
 
+def set_rule_delivery_clock(clock: VirtualClock | None) -> None:
+    """Schedule the retries of EventBridge target deliveries on ``clock``.
+
+    Without a clock set here, the clock of the object that set the Lambda invoker (the
+    stack's environment) is used when it has one.
+    """
+    _rule_delivery_clock.clear()
+    if clock is not None:
+        _rule_delivery_clock.append(clock)
+
+
 @functools.cache
 def deliver_rule_targets_moto_lacks() -> None:
-    """Keep PutEvents succeeding whatever its rules' targets are, as in EventBridge.
+    """Deliver events to rules' targets as EventBridge does, after PutEvents returns.
 
-    EventBridge delivers events to targets after PutEvents returns, so a target's failure
-    goes to retries and dead-letter queues, not to the PutEvents response. moto 5.2 delivers
-    to log groups, buses and SQS queues only and raises for any other target. Here Lambda
-    targets are invoked asynchronously by windtunnel's runtime, SNS topics receive the
-    event as a message, and targets of other services are logged as not delivered.
+    moto 5.2 delivers to log groups, buses and SQS queues only, ignores ``Input`` and
+    ``InputPath``, raises for any other target (failing the whole PutEvents request), and
+    never retries. Here every target gets its input as EventBridge computes it, Lambda
+    targets are invoked asynchronously by windtunnel's runtime, failed deliveries are
+    retried and then sent to the target's dead-letter queue
+    (:mod:`windtunnel.services.events.targets.delivery`). Archives stay moto's.
 
     A Lambda function, SQS queue or SNS topic receives the event only when its
     resource-based policy allows ``events.amazonaws.com``, as the delivery authorizer
@@ -238,78 +250,57 @@ def deliver_rule_targets_moto_lacks() -> None:
     def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
         if not self.event_pattern.matches_event(original_event):
             return
-        handled = [target for target in self.targets
-                   if target["Arn"].split(":")[2] in _MOTO_RULE_TARGETS]
-        others = [target for target in self.targets if target not in handled]
-        handled = [target for target in handled if _rule_target_allowed(self, target)]
-        all_targets = self.targets
-        self.targets = handled
-        try:
-            original(self, original_event, transform_input)
-        finally:
-            self.targets = all_targets
-        for target in others:
-            _deliver_elsewhere(self, target, original_event)
+        archives = [target for target in self.targets if _is_archive(str(target["Arn"]))]
+        others = [target for target in self.targets if target not in archives]
+        if archives:
+            all_targets = self.targets
+            self.targets = archives
+            try:
+                original(self, original_event, transform_input)
+            finally:
+                self.targets = all_targets
+        if others:
+            from windtunnel.services.events.targets.delivery import deliver_to_targets
+
+            deliver_to_targets(self, others, original_event, _rule_delivery_services())
 
     send_to_targets.windtunnel_correction = True  # type: ignore[attr-defined]
     models.Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
 
 
-def _rule_target_allowed(rule: Any, target: dict[str, Any]) -> bool:
-    """Ask the delivery authorizer whether ``rule`` may deliver to an SQS queue target.
-
-    Buses and log groups are delivered without a check. NOTE: EventBridge needs a CloudWatch
-    Logs resource policy for log group targets and a role for buses in other accounts, and
-    neither is checked.
-    """
-    arn = str(target["Arn"])
-    if arn.split(":")[2] != "sqs":
-        return True
-    return _delivery_allowed(f"rule {rule.arn}", "events.amazonaws.com", "sqs:SendMessage",
-                             arn, rule.arn, rule.account_id)
+def _is_archive(arn: str) -> bool:
+    # moto archives events through a target "arn:aws:events:<region>:::" on its own rule.
+    components = arn.split(":", 5)
+    return components[2] == "events" and not components[5]
 
 
-def _deliver_elsewhere(rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
-    arn = str(target["Arn"])
-    service = arn.split(":")[2]
-    if service == "lambda" and _lambda_invoker:
-        if _delivery_allowed(f"rule {rule.arn}", "events.amazonaws.com",
-                             "lambda:InvokeFunction", arn, rule.arn, rule.account_id):
-            _invoke_function(str(rule.arn), arn, _target_input(target, event))
-        return
-    if service == "sns":
-        if _delivery_allowed(f"rule {rule.arn}", "events.amazonaws.com", "sns:Publish", arn,
-                             rule.arn, rule.account_id):
-            _publish_to_topic(rule, arn, _target_input(target, event))
-        return
-    # NOTE: delivery to targets other than Lambda functions, SQS queues, SNS topics, buses
-    # and log groups (Step Functions, Kinesis, API destinations...) is not emulated yet.
-    logger.warning("rule %s: event not delivered to target %s (%s targets are not "
-                   "emulated yet)", rule.name, arn, service)
+def _rule_delivery_services() -> Any:
+    # Retries run from the clock, outside the capture hook on Rule.send_to_targets, so
+    # each attempt names its rule itself.
+    from windtunnel.cloud.capture import _delivering_from as delivering_from
+    from windtunnel.services.events.targets.delivery import DeliveryServices
+
+    def allowed(action: str, target_arn: str, rule_arn: str, account: str) -> bool:
+        return _delivery_allowed(f"rule {rule_arn}", "events.amazonaws.com", action,
+                                 target_arn, rule_arn, account)
+
+    invoke = _invoke_function if _lambda_invoker else None
+    return DeliveryServices(allowed=allowed, invoke_function=invoke,
+                            clock=_rule_clock(), delivering_from=delivering_from)
+
+
+def _rule_clock() -> VirtualClock | None:
+    if _rule_delivery_clock:
+        return _rule_delivery_clock[0]
+    owner = getattr(_lambda_invoker[0], "__self__", None) if _lambda_invoker else None
+    clock = getattr(owner, "clock", None)
+    return clock if isinstance(clock, VirtualClock) else None
 
 
 def _invoke_function(source_arn: str, function_arn: str, payload: bytes) -> None:
     """Invoke a function asynchronously for a rule or subscription, and record it."""
     _lambda_invoker[0](function_arn, payload)
     record_function_delivery(source_arn, function_arn, payload)
-
-
-def _target_input(target: dict[str, Any], event: dict[str, Any]) -> bytes:
-    """Build what a target receives: the event, a constant Input, or an InputTransformer."""
-    if "Input" in target:
-        return str(target["Input"]).encode()
-    if "InputTransformer" in target:
-        from moto.events.utils import EventTemplateParser
-
-        transformer = target["InputTransformer"]
-        rendered = EventTemplateParser.parse(
-            input_template=transformer.get("InputTemplate"),
-            input_paths_map=transformer.get("InputPathsMap", {}),
-            event=event,  # type: ignore[arg-type]
-        )
-        return rendered.encode() if isinstance(rendered, str) else json.dumps(rendered).encode()
-    # NOTE: InputPath is not applied yet; the target receives the whole event.
-    return json.dumps(event).encode()
 
 
 @functools.cache
@@ -393,24 +384,9 @@ def _delivery_allowed(source: str, service_principal: str, action: str, target_a
     return False
 
 
-def _publish_to_topic(rule: Any, topic_arn: str, payload: bytes) -> None:
-    """Publish a rule's event to an SNS topic, whose subscriptions then receive it."""
-    from moto.sns.models import sns_backends
-
-    components = topic_arn.split(":")
-    backend = sns_backends[components[4]][components[3]]
-    try:
-        # NOTE: FIFO topics need a message group ID, which EventBridge takes from the
-        # target's SqsParameters. It is not passed on, so delivery to FIFO topics fails.
-        backend.publish(message=payload.decode(), arn=topic_arn)
-    except Exception as error:  # moto's SNS errors share no base class
-        logger.warning("rule %s: event not delivered to topic %s: %s", rule.name,
-                       topic_arn, error)
-
-
 @functools.cache
 def authorize_sns_deliveries() -> None:
-    """Deliver SNS messages to queues and functions only when their policies allow it.
+    """Deliver SNS messages to queues and functions as SNS does.
 
     SNS sends to an SQS queue only when the queue policy allows ``sns.amazonaws.com`` to
     perform ``sqs:SendMessage``. It invokes a function only when the function policy allows
@@ -421,9 +397,17 @@ def authorize_sns_deliveries() -> None:
     moto 5.2 delivers without a check, and runs Lambda subscribers in Docker. Here Lambda
     subscribers are invoked asynchronously by windtunnel's runtime, with the event that
     Lambda documents for SNS.
+
+    Filter policies follow SNS's rules (:mod:`windtunnel.services.sns.filter_policies`), SQS
+    endpoints receive the envelope or the raw message as SNS sends them, and a delivery that
+    fails goes to the subscription's dead-letter queue
+    (:mod:`windtunnel.services.sns.delivery`).
     """
     from moto.sns import models
 
+    from windtunnel.services.sns.subscriptions import validate_subscription_filter_policies
+
+    validate_subscription_filter_policies()
     original = models.Subscription.publish
     if getattr(original, "windtunnel_correction", False):
         return
@@ -432,49 +416,82 @@ def authorize_sns_deliveries() -> None:
                 message_attributes: dict[str, Any] | None = None,
                 group_id: str | None = None, deduplication_id: str | None = None,
                 message_structure: str | None = None) -> None:
+        if self.protocol in ("http", "https") and not _is_loopback_url(str(self.endpoint)):
+            # Nothing leaves the machine: HTTP(S) subscribers are served only on loopback.
+            logger.warning("SNS did not deliver to %s: HTTP(S) subscriptions are delivered "
+                           "only to 127.0.0.1 or localhost", self.endpoint)
+            return
         if self.protocol not in ("sqs", "lambda"):
             original(self, message, message_id, subject=subject,
                      message_attributes=message_attributes, group_id=group_id,
                      deduplication_id=deduplication_id, message_structure=message_structure)
             return
-        # The filter policy decides first, so a filtered-out message is not reported as
-        # denied.
+        # The filter policy decides first: a filtered-out message is neither delivered nor
+        # counted as a failed delivery.
         matcher = self._filter_policy_matcher
         if matcher is not None and not matcher.matches(message_attributes, message):
             return
-        topic = self.topic
-        action = "sqs:SendMessage" if self.protocol == "sqs" else "lambda:InvokeFunction"
-        if not _delivery_allowed(f"topic {topic.arn}", "sns.amazonaws.com", action,
-                                 self.endpoint, topic.arn, topic.account_id):
-            return
-        if self.protocol == "sqs":
-            original(self, message, message_id, subject=subject,
-                     message_attributes=message_attributes, group_id=group_id,
-                     deduplication_id=deduplication_id, message_structure=message_structure)
-            return
+        attributes = message_attributes or {}
         if message_structure == "json":
             message = self._parse_message_structure(message, self.protocol)
-        _invoke_subscribed_function(self, message, message_id, subject, message_attributes)
+            # SNS sends message attributes only with string messages.
+            attributes = {}
+
+        from moto.core.utils import iso_8601_datetime_with_milliseconds
+
+        from windtunnel.services.sns.delivery import Notification
+
+        notification = Notification(message, message_id, subject, attributes, group_id,
+                                    deduplication_id)
+        _deliver_to_subscriber(self, notification, iso_8601_datetime_with_milliseconds())
 
     publish.windtunnel_correction = True  # type: ignore[attr-defined]
     models.Subscription.publish = publish  # type: ignore[method-assign]
 
 
+def _deliver_to_subscriber(subscription: Any, notification: Any, timestamp: str) -> None:
+    """Deliver to an SQS or Lambda subscriber, or to the dead-letter queue when that fails."""
+    from windtunnel.services.sns import delivery
+
+    topic = subscription.topic
+    source = f"topic {topic.arn}"
+    action = "sqs:SendMessage" if subscription.protocol == "sqs" else "lambda:InvokeFunction"
+    delivered = _delivery_allowed(source, "sns.amazonaws.com", action, subscription.endpoint,
+                                  topic.arn, topic.account_id)
+    if delivered and subscription.protocol == "sqs":
+        delivered = delivery.deliver_to_queue(subscription, notification, timestamp)
+    elif delivered:
+        delivered = _invoke_subscribed_function(
+            subscription, notification.message, notification.message_id,
+            notification.subject, dict(notification.message_attributes))
+    if delivered:
+        return
+
+    def dead_letter_queue_allowed(queue_arn: str) -> bool:
+        return _delivery_allowed(f"subscription {subscription.arn}", "sns.amazonaws.com",
+                                 "sqs:SendMessage", queue_arn, topic.arn, topic.account_id)
+
+    delivery.redrive(subscription, notification, timestamp, dead_letter_queue_allowed)
+
+
 def _invoke_subscribed_function(subscription: Any, message: str, message_id: str,
                                 subject: str | None,
-                                message_attributes: dict[str, Any] | None) -> None:
+                                message_attributes: dict[str, Any] | None) -> bool:
+    """Invoke a subscribed function; return False when the invocation could not start."""
     function_arn = str(subscription.endpoint)
     if not _lambda_invoker:
         logger.warning("topic %s: message not delivered to function %s because no Lambda "
                        "runtime is attached to the cloud", subscription.topic.arn,
                        function_arn)
-        return
+        return False
     event = _sns_event(subscription, message, message_id, subject, message_attributes)
     try:
         _invoke_function(str(subscription.arn), function_arn, json.dumps(event).encode())
     except Exception as error:  # SNS reports a failed delivery to no caller
         logger.warning("topic %s: message not delivered to function %s: %s",
                        subscription.topic.arn, function_arn, error)
+        return False
+    return True
 
 
 def _sns_event(subscription: Any, message: str, message_id: str, subject: str | None,
@@ -569,3 +586,17 @@ def _check_notification_destinations(bucket: Any, configuration: dict[str, Any])
             raise InvalidArgumentError(
                 "Unable to validate the following destination configurations",
                 f"{arn}, {entry.get('Id') or 'null'}", reason.format(arn=arn))
+
+
+def _is_loopback_url(url: str) -> bool:
+    """Tell whether ``url`` points at this machine (127.0.0.0/8, ::1 or localhost)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -39,6 +39,7 @@ from windtunnel.cloud.moto_dispatch import (
 )
 from windtunnel.cloud.protocols import AwsError, render_error
 from windtunnel.cloud.s3_corrections import evaluate_bucket_policies_with_conditions
+from windtunnel.cloud.s3_notifications import route_bucket_notifications
 from windtunnel.cloud.signatures import SignatureMismatch, verify_signature
 from windtunnel.cloud.state import BackendSnapshot, restore_backends, snapshot_backends
 from windtunnel.cloud.token_clock import issue_cognito_tokens_on
@@ -132,6 +133,7 @@ class Cloud:
         set_delivery_authorizer(self._authorize_delivery)
         issue_cognito_tokens_on(lambda: self.authorizer.clock().timestamp())
         evaluate_bucket_policies_with_conditions()
+        route_bucket_notifications()
         self._clients: dict[tuple[str, str], Any] = {}
         from windtunnel.services.ssm.provider import LocalizedValuesProvider
         from windtunnel.services.sts.provider import StsProvider

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
+from windtunnel.clock import VirtualClock
 from windtunnel.cloud.protocols import AwsError
+from windtunnel.runtime.async_invocations import AsyncInvocations, keep_dead_letter_configs
 from windtunnel.runtime.code import code_path_of, extract_package
 from windtunnel.runtime.environment import ExecutionEnvironment, FunctionConfig, Outcome
 from windtunnel.runtime.imports import iter_layer_paths
@@ -75,10 +77,12 @@ class LambdaRuntime:
     ``endpoint`` returns the URL where the cloud is served over HTTP, serving it first if
     nothing does yet; with ``isolation="process"`` it is called before each new execution
     environment, because handlers in a child process reach the cloud only over HTTP.
+    Retries of asynchronous invocations are scheduled on ``clock``.
     """
 
     def __init__(self, cloud: Cloud, *, isolation: Isolation = "thread",
-                 endpoint: Callable[[], str] | None = None) -> None:
+                 endpoint: Callable[[], str] | None = None,
+                 clock: VirtualClock | None = None) -> None:
         if isolation not in ISOLATION_MODES:
             raise ValueError(f"isolation must be one of {', '.join(ISOLATION_MODES)}, "
                              f"not {isolation!r}")
@@ -90,7 +94,7 @@ class LambdaRuntime:
         self._pools: dict[tuple[str, str], _Pool] = {}
         self._lock = threading.Lock()
         self._async = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-async")
-        self._pending: set[Future[InvocationResult]] = set()
+        self._pending: set[Future[InvocationResult | None]] = set()
         self._pending_lock = threading.Lock()
         # (log group, log stream, timestamp in milliseconds, log text) per invocation.
         self._unflushed_logs: list[tuple[str, str, int, str]] = []
@@ -99,6 +103,8 @@ class LambdaRuntime:
         self._configs: dict[tuple[str, str | None], FunctionConfig] = {}
         # Weighted alias routing draws from a seeded source, so runs repeat exactly.
         self._random = random.Random(_ROUTING_SEED)
+        keep_dead_letter_configs()
+        self.async_invocations = AsyncInvocations(self, clock or VirtualClock())
 
     # --- invoking -----------------------------------------------------------------------
 
@@ -131,8 +137,8 @@ class LambdaRuntime:
         _check_json(payload)
 
         if invocation_type == "Event":
-            future = self._async.submit(self._run, config, payload, request_id,
-                                        client_context, invoked_arn)
+            future = self._async.submit(self.async_invocations.first_attempt, config, payload,
+                                        request_id, client_context, invoked_arn)
             with self._pending_lock:
                 self._pending.add(future)
             future.add_done_callback(self._forget)
@@ -191,7 +197,7 @@ class LambdaRuntime:
             for future in pending:
                 future.result(timeout=timeout)
 
-    def _forget(self, future: Future[InvocationResult]) -> None:
+    def _forget(self, future: Future[InvocationResult | None]) -> None:
         with self._pending_lock:
             self._pending.discard(future)
         if future.exception() is not None:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from windtunnel.clock import VirtualClock
 from windtunnel.cloud.messages import AwsRequest
-from windtunnel.cloud.moto_corrections import set_lambda_invoker
+from windtunnel.cloud.moto_corrections import set_lambda_invoker, set_rule_delivery_clock
 from windtunnel.cloud.pipeline import Cloud
+from windtunnel.cloud.s3_notifications import route_bucket_notifications, set_notification_clock
 from windtunnel.cloud.server import EndpointServer
 from windtunnel.cloud.state import BackendSnapshot
 from windtunnel.constants import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
@@ -29,6 +30,7 @@ from windtunnel.services.awslambda.provider import LambdaProvider
 from windtunnel.services.cloudformation.models import StackRegistry
 from windtunnel.services.cloudformation.provider import CloudFormationProvider
 from windtunnel.services.events.provider import EventsProvider
+from windtunnel.services.events.targets.delivery import cancel_pending_retries
 from windtunnel.template.loader import (
     check_stack_name,
     default_stack_name,
@@ -101,13 +103,16 @@ class Environment:
         self.clock = VirtualClock()
         self.cloud.authorizer.clock = self.clock.now
         self.functions = LambdaRuntime(self.cloud, isolation=isolation,
-                                       endpoint=self._serve_for_functions)
+                                       endpoint=self._serve_for_functions, clock=self.clock)
         lambda_provider = LambdaProvider(self.functions)
         self.cloud.register(lambda_provider)
         self.cloud.register(EventsProvider())
         self.cloud.add_side_effect(lambda_provider.after_request)
         self.cloud.add_before_dispatch(self._flush_logs_before_reading)
         set_lambda_invoker(self._invoke_asynchronously)
+        set_rule_delivery_clock(self.clock)
+        route_bucket_notifications()
+        set_notification_clock(self.clock.now)
         # Event source mappings poll on the virtual clock, which stack.settle() runs.
         self.event_sources = EventSourcePollers(self.cloud, self.functions, self.clock)
         self.cloud.register_data_plane(ExecuteApiPlane.plane,
@@ -198,6 +203,8 @@ class Environment:
         as module-level state in handlers survives between invocations in Lambda too.
         """
         self.functions.settle()
+        self.functions.async_invocations.cancel_retries()
+        cancel_pending_retries()
         self.event_sources.reset()
         # Logs not yet written would be written after the restore: drop them instead.
         self.functions.drop_unwritten_logs()

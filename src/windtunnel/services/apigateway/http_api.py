@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, unquote
 from windtunnel.cloud.dataplane import DataPlaneRequest
 from windtunnel.cloud.messages import AwsResponse
 from windtunnel.cloud.protocols import AwsError
+from windtunnel.services.apigateway.cors import add_cors_headers, preflight_response
 from windtunnel.services.apigateway.iam_authorization import IamCaller, IamRejection, authorize_iam
 from windtunnel.services.apigateway.jwt_authorizers import JwtRejection, authorize_jwt
 from windtunnel.services.apigateway.lambda_authorizers import (
@@ -96,11 +97,22 @@ def handle_http_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
     """Serve a request to HTTP API ``api_id``, where ``path`` is the URL path after the API ID.
 
     A first path segment that names a stage other than ``$default`` selects that stage.
-    Otherwise the request goes to the ``$default`` stage with the whole path.
+    Otherwise the request goes to the ``$default`` stage with the whole path. With a CORS
+    configuration, preflight requests are answered and responses get its headers.
     """
     from moto.apigatewayv2.models import apigatewayv2_backends
 
     api = apigatewayv2_backends[cloud.account_id][cloud.region].apis[api_id]
+    preflight = preflight_response(api, request, _new_request_id())
+    if preflight is not None:
+        return preflight
+    response = _route_request(cloud, functions, api, api_id, request, path)
+    add_cors_headers(api, request, response)
+    return response
+
+
+def _route_request(cloud: Cloud, functions: LambdaRuntime, api: Any, api_id: str,
+                   request: DataPlaneRequest, path: str) -> AwsResponse:
     request_id = _new_request_id()
 
     # Stage selection: an explicit stage match first, then $default; without a $default

@@ -1,13 +1,16 @@
-"""EventBridge operations that depend on the event-pattern language.
+"""EventBridge operations that windtunnel checks or answers before moto.
 
 PutRule rejects an invalid pattern with ``InvalidEventPatternException`` before the rule is
-stored, and TestEventPattern is evaluated with windtunnel's pattern engine. Every other
+stored, and TestEventPattern is evaluated with windtunnel's pattern engine. PutTargets
+rejects invalid input settings and retry policies with ``ValidationException``. Every other
 EventBridge operation is moto's.
 https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_TestEventPattern.html
+https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutTargets.html
 
 Limitations:
     TestEventPattern does not check that the event has the fields EventBridge requires
-    (id, account, source, time, region, resources, detail-type).
+    (id, account, source, time, region, resources, detail-type). The PutTargets messages
+    for invalid input settings are not recorded from AWS.
 """
 
 from __future__ import annotations
@@ -21,24 +24,39 @@ from windtunnel.services.events.patterns import (
     Pattern,
     compile_pattern,
 )
+from windtunnel.services.events.targets.validation import validate_targets
 
 __all__ = ["EventsProvider"]
 
 
 class EventsProvider:
-    """Validates rule patterns and evaluates TestEventPattern."""
+    """Validates rule patterns and targets, and evaluates TestEventPattern."""
 
     service = "events"
 
     def handle(self, request: AwsRequest) -> AwsResponse | None:
-        """Evaluate TestEventPattern and check PutRule's pattern; leave the rest to moto."""
+        """Evaluate TestEventPattern and check PutRule and PutTargets; leave the rest to
+        moto."""
         if request.operation == "TestEventPattern":
             return self.test_event_pattern(_json_body(request))
+        if request.operation == "PutTargets":
+            self.put_targets(_json_body(request))
+            return None
         if request.operation == "PutRule":
             pattern = _json_body(request).get("EventPattern")
             if pattern is not None:
                 _compile(pattern)
         return None
+
+    def put_targets(self, parameters: dict[str, object]) -> None:
+        """PutTargets: reject invalid input settings and retry policies before moto."""
+        targets = parameters.get("Targets")
+        if not isinstance(targets, list):
+            return
+        message = validate_targets([target for target in targets
+                                    if isinstance(target, dict)])
+        if message is not None:
+            raise AwsError("ValidationException", message)
 
     def test_event_pattern(self, parameters: dict[str, object]) -> AwsResponse:
         """TestEventPattern: whether the event matches the pattern."""

@@ -1,0 +1,1 @@
+"""Amazon SNS behavior that windtunnel owns: filter policies and subscription deliveries."""
