@@ -33,7 +33,8 @@ def dependencies_of(logical_id: str, resource: Mapping[str, Any],
                 path=f"Resources.{logical_id}.DependsOn",
             )
         dependencies.add(name)
-    dependencies.discard(logical_id)
+    # A resource that refers to itself is a cycle of one, which CloudFormation rejects as
+    # a circular dependency; it stays in the set so that creation_order reports it.
     return dependencies
 
 

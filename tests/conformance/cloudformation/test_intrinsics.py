@@ -191,6 +191,22 @@ Resources:
     assert "Circular dependency between resources: [A, B]" in str(caught.value)
 
 
+def test_self_reference_is_circular(deploy: Deploy) -> None:
+    """A resource that refers to itself is a circular dependency of one resource.
+
+    Source: https://aws.amazon.com/blogs/infrastructure-and-automation/handling-circular-dependency-errors-in-aws-cloudformation/
+    """
+    with pytest.raises(CircularDependencyError) as caught:
+        deploy("""
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties: {Tags: [{Key: self, Value: !Ref Queue}]}
+""")
+
+    assert "Circular dependency between resources: [Queue]" in str(caught.value)
+
+
 def test_unknown_depends_on_is_rejected(deploy: Deploy) -> None:
     """DependsOn naming no resource fails like an unknown Ref.
 
