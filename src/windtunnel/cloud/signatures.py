@@ -1,7 +1,7 @@
 """Verify SigV4 signatures made with credentials that windtunnel issued.
 
 A function's role session, a session from ``AssumeRole`` and an IAM user's access key have
-secrets that windtunnel knows, so a request signed with one of them is checked as AWS
+secrets that windtunnel stores, so a request signed with one of them is checked as AWS
 checks it: the signature over the canonical request, and for temporary credentials the
 session token. Requests signed with any other key (the administrator's ``test``/``test``)
 are not verified. Sources:

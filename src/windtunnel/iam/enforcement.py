@@ -250,7 +250,7 @@ class Authorizer:
     def may_list_bucket_of(self, request: AwsRequest, principal: Principal) -> bool:
         """Tell whether the caller of an object read may list the object's bucket.
 
-        S3 answers a missing key with 404 only to callers allowed ``s3:ListBucket``; others
+        S3 returns 404 for a missing key only to callers allowed ``s3:ListBucket``; others
         get 403, so that they cannot learn which keys exist:
         https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html (Permissions)
         """

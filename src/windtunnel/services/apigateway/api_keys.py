@@ -33,7 +33,7 @@ _STATE = "apigateway-usage"
 
 @dataclass(frozen=True)
 class ApiKeyRejection:
-    """The answer API Gateway gives when the key, throttle or quota stops a request."""
+    """The response that API Gateway returns when the key, throttle or quota stops a request."""
 
     status: int
     error_type: str

@@ -40,7 +40,7 @@ def _joined(values: Any) -> str:
 
 def preflight_response(api: Any, request: DataPlaneRequest,
                        request_id: str) -> AwsResponse | None:
-    """Answer a CORS preflight request when the API has a CORS configuration, else None."""
+    """Respond to a CORS preflight request when the API has a CORS configuration, else None."""
     configuration = _configuration(api)
     if configuration is None or request.method.upper() != "OPTIONS":
         return None

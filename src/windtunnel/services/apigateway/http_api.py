@@ -98,7 +98,7 @@ def handle_http_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
 
     A first path segment that names a stage other than ``$default`` selects that stage.
     Otherwise the request goes to the ``$default`` stage with the whole path. With a CORS
-    configuration, preflight requests are answered and responses get its headers.
+    configuration, preflight requests get a response and responses get its headers.
     """
     from moto.apigatewayv2.models import apigatewayv2_backends
 
@@ -135,9 +135,9 @@ def _route_request(cloud: Cloud, functions: LambdaRuntime, api: Any, api_id: str
         outcome = authorize_iam(cloud, request, method_arn, None,
                                 (f"/_aws/execute-api{request.path}", path))
         if isinstance(outcome, IamRejection):
-            # NOTE: HTTP APIs answer every IAM authorization failure with 403 Forbidden in
-            # the responses seen in AWS's forums; the distinct messages of REST APIs are
-            # not documented for them.
+            # NOTE: every IAM authorization failure of an HTTP API returns 403 Forbidden
+            # here, as responses posted in AWS's forums show. AWS does not document
+            # distinct messages for HTTP APIs, as it does for REST APIs.
             return _error(403, "Forbidden", request_id)
         caller = outcome
     elif authorization_type == "JWT":

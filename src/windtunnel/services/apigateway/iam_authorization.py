@@ -48,7 +48,7 @@ INVALID_SIGNATURE = ("The request signature we calculated does not match the sig
 
 @dataclass(frozen=True)
 class IamRejection:
-    """The 403 answer API Gateway gives instead of running the integration."""
+    """The 403 response that API Gateway returns instead of running the integration."""
 
     status: int
     error_type: str

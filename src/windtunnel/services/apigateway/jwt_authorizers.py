@@ -36,12 +36,12 @@ _POOL_ARN = re.compile(r"arn:aws[\w-]*:cognito-idp:(?P<region>[a-z0-9-]+):\d{12}
 
 
 class InvalidToken(Exception):
-    """A token that fails verification; the message says why (for the log only)."""
+    """A token that fails verification; the message gives the reason (for the log only)."""
 
 
 @dataclass(frozen=True)
 class JwtRejection:
-    """The answer API Gateway gives for a token it does not accept."""
+    """The response that API Gateway returns for a token it does not accept."""
 
     status: int
     error_type: str
@@ -127,8 +127,8 @@ def authorize_jwt(cloud: Cloud, authorizer: Any, route: Any,
                   request: DataPlaneRequest) -> dict[str, Any] | JwtRejection:
     """Run an HTTP API JWT authorizer; return ``requestContext.authorizer`` or a rejection.
 
-    A missing or invalid token answers 401; a valid token without one of the route's
-    scopes answers 403.
+    A missing or invalid token gets 401, and a valid token without one of the route's
+    scopes gets 403.
     """
     unauthorized = JwtRejection(401, "Unauthorized", "Unauthorized")
     sources = authorizer.identity_source or ["$request.header.Authorization"]

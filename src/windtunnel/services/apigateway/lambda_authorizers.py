@@ -48,7 +48,7 @@ _FUNCTION_IN_URI = re.compile(r"/functions/(?P<function>.+?)/invocations")
 
 @dataclass(frozen=True)
 class AuthorizerRejection:
-    """The answer API Gateway gives when the authorizer does not let the request through."""
+    """The response that API Gateway returns when the authorizer does not let the request through."""
 
     status: int
     error_type: str
@@ -57,7 +57,7 @@ class AuthorizerRejection:
 
 @dataclass(frozen=True)
 class AuthorizerResult:
-    """What an allowing authorizer returned, for ``requestContext.authorizer``."""
+    """The output of an authorizer that allowed the request, for ``requestContext.authorizer``."""
 
     principal_id: str
     context: dict[str, str]
@@ -131,7 +131,7 @@ def _ttl(authorizer: Any) -> int:
 
 def _identity_values(authorizer: Any, request: DataPlaneRequest,
                      request_event: Mapping[str, Any], kind: str) -> list[str] | None:
-    """Read the identity sources; None when one is missing or empty (which answers 401)."""
+    """Read the identity sources; None when one is missing or empty (API Gateway then returns 401)."""
     text = authorizer.identity_source or (
         "method.request.header.Authorization" if kind == "TOKEN" else "")
     values: list[str] = []

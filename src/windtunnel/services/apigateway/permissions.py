@@ -4,7 +4,7 @@ Without integration credentials, API Gateway invokes the function as the service
 ``apigateway.amazonaws.com``, so the function's resource-based policy must allow it
 (``AWS::Lambda::Permission``, which SAM and the Serverless Framework generate). With
 credentials (an IAM role), API Gateway assumes the role and the role's policies must allow
-``lambda:InvokeFunction``. Otherwise API Gateway answers 500 and writes "Invalid
+``lambda:InvokeFunction``. Otherwise API Gateway returns 500 and writes "Invalid
 permissions on Lambda function" to the execution log. Sources:
 https://docs.aws.amazon.com/apigateway/latest/developerguide/permissions.html
 https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway.html

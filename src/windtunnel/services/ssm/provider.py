@@ -39,7 +39,7 @@ class LocalizedValuesProvider:
         self.service = service
 
     def handle(self, request: AwsRequest) -> AwsResponse | None:
-        """Answer a read through moto and rewrite the values; leave the rest to moto."""
+        """Serve a read through moto and rewrite the values; leave the rest to moto."""
         reads = _SSM_READS if self.service == "ssm" else _SECRET_READS
         names: set[str] = self.cloud.service_state.get(LOCALIZED_VALUES, set())
         if request.operation not in reads or not names:

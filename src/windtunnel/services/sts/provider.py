@@ -83,7 +83,7 @@ class StsProvider:
         role = _find_role(self.cloud.account_id, role_arn)
         session_policies = _session_policies(self.cloud.account_id, parameters)
         if role is None and self.cloud.authorizer.mode is not IamMode.OFF:
-            # STS answers a role that does not exist as one whose trust policy denies.
+            # STS treats a role that does not exist like one whose trust policy denies the caller.
             raise AccessDenied("sts", f"User: {principal.arn} is not authorized to perform: "
                                       f"sts:AssumeRole on resource: {role_arn}")
         if role is not None:
