@@ -48,7 +48,7 @@ _FUNCTION_IN_URI = re.compile(r"/functions/(?P<function>.+?)/invocations")
 
 @dataclass(frozen=True)
 class AuthorizerRejection:
-    """The response that API Gateway returns when the authorizer does not let the request through."""
+    """The response that API Gateway returns when the authorizer stops the request."""
 
     status: int
     error_type: str
@@ -131,7 +131,7 @@ def _ttl(authorizer: Any) -> int:
 
 def _identity_values(authorizer: Any, request: DataPlaneRequest,
                      request_event: Mapping[str, Any], kind: str) -> list[str] | None:
-    """Read the identity sources; None when one is missing or empty (API Gateway then returns 401)."""
+    """Read the identity sources; return None when one is missing or empty (then 401)."""
     text = authorizer.identity_source or (
         "method.request.header.Authorization" if kind == "TOKEN" else "")
     values: list[str] = []
