@@ -44,6 +44,7 @@ from windtunnel.services.apigateway.lambda_authorizers import (
     AuthorizerResult,
     run_lambda_authorizer,
 )
+from windtunnel.services.apigateway.mock_integration import run_mock_integration
 from windtunnel.services.apigateway.permissions import execute_api_arn, gateway_may_invoke
 from windtunnel.services.apigateway.rest_checks import check_method_requirements
 
@@ -160,9 +161,20 @@ def handle_rest_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
 
     integration = route.method.method_integration
     integration_type = getattr(integration, "integration_type", None)
+    if integration_type == "MOCK":
+        mocked = run_mock_integration(integration, request.header("Content-Type"))
+        if mocked.unsupported is not None:
+            message = (f"windtunnel does not emulate {mocked.unsupported} yet; "
+                       f"{request.method} {route.resource_path} cannot run locally.")
+            return _json_response(500, {"message": message}, request_id,
+                                  extended_request_id, error_type="InternalServerErrorException")
+        if mocked.status >= 500 and not mocked.headers:
+            return _internal_server_error(500, request_id, extended_request_id)
+        headers = {**mocked.headers, **_request_id_headers(request_id, extended_request_id)}
+        return AwsResponse(mocked.status, headers, mocked.body)
     if integration_type != "AWS_PROXY":
-        # NOTE: only Lambda proxy integrations are emulated. AWS, HTTP, HTTP_PROXY and
-        # MOCK integrations and their mapping templates return this error instead.
+        # NOTE: Lambda proxy and MOCK integrations are emulated. AWS, HTTP and HTTP_PROXY
+        # integrations and their mapping templates return this error instead.
         message = (f"windtunnel does not emulate REST API integrations of type "
                    f"{integration_type}; {request.method} {route.resource_path} needs an "
                    f"AWS_PROXY (Lambda proxy) integration to run locally.")
