@@ -446,13 +446,25 @@ def test_missing_function_is_500(apis: Apis) -> None:
 
 def test_non_proxy_integration_is_reported(apis: Apis) -> None:
     """windtunnel names the integration type it cannot run instead of guessing."""
+    _add_method(apis, "proxied", {"type": "HTTP", "integrationHttpMethod": "GET",
+                                  "uri": "http://127.0.0.1:9/backend"})
+
+    reply = apis.call("GET", "/prod/proxied", api_id=apis.strict_id)
+
+    assert reply.status == 500
+    assert "HTTP" in reply.json()["message"]
+
+
+def test_mock_without_integration_response(apis: Apis) -> None:
+    """A MOCK integration with no integration response is a configuration error: 500
+    Internal server error (how-to-mock-integration.html)."""
     _add_method(apis, "mocked", {"type": "MOCK",
                                  "requestTemplates": {"application/json": '{"statusCode": 200}'}})
 
     reply = apis.call("GET", "/prod/mocked", api_id=apis.strict_id)
 
     assert reply.status == 500
-    assert "MOCK" in reply.json()["message"]
+    assert reply.json() == {"message": "Internal server error"}
 
 
 # --- an example application ------------------------------------------------------------
