@@ -153,8 +153,9 @@ def cart_stack(stack: EmulatedStack) -> EmulatedStack:
 def bus_events(cart_stack: EmulatedStack) -> EventCapture:
     """Route every event on the cart bus to a new SQS queue and return a reader for it.
 
-    NOTE: this becomes ``stack.events.wait_for(...)`` once windtunnel captures events
-    itself. The rule and queue are created after ``reset()``, which would remove them.
+    This is how a test reads events on AWS too, where nothing records them;
+    test_published_events.py shows ``stack.events.wait_for(...)``, which needs no queue
+    locally. The rule and queue are created after ``reset()``, which would remove them.
     """
     bus_name = cart_stack.outputs["CartBusName"]
     events = cart_stack.client("events")
