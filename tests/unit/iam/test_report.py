@@ -616,3 +616,21 @@ def test_empty_report_says_so() -> None:
     """A report without decisions or roles states that nothing was recorded."""
     assert IamReport().render_text() == (
         "windtunnel IAM report: no authorization decisions were recorded.\n")
+
+
+def test_service_denial_suggests_resource_policy() -> None:
+    """A delivery a service could not make is fixed in the target's resource policy, so the
+    statement that would allow it names the service as its Principal.
+
+    Source: https://docs.aws.amazon.com/sns/latest/dg/subscribe-sqs-queue-to-sns-topic.html
+    (the queue policy allows sns.amazonaws.com to send messages)
+    """
+    queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:orders"
+    denied = DecisionRecord("sns.amazonaws.com", None, None, "sqs", None, "sqs:SendMessage",
+                            queue, False, Reason.IMPLICIT_DENY, True)
+    report = build_report([denied], [], "sam")
+
+    [entry] = report.principals
+    [call] = entry.denied
+    assert call.statement == {"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+                              "Action": "sqs:SendMessage", "Resource": queue}

@@ -95,8 +95,9 @@ class DeniedCall:
     explanation: str
     """The reason for the denial, such as ``implicit deny: no identity-based policy allows
     it``, or the policy and statement of an explicit deny."""
-    statement: Mapping[str, str]
-    """``{"Effect": "Allow", "Action": action, "Resource": resource}``."""
+    statement: Mapping[str, Any]
+    """``{"Effect": "Allow", "Action": action, "Resource": resource}``, with the
+    ``Principal`` for a service principal, whose grant belongs in the resource's policy."""
 
 
 @dataclass(frozen=True)
@@ -366,18 +367,22 @@ def _used(records: Iterable[DecisionRecord]) -> tuple[UsedPermission, ...]:
 def _denied(records: Iterable[DecisionRecord], view: _RoleView | None) -> tuple[DeniedCall, ...]:
     counts: Counter[tuple[str, str, bool, Reason, str]] = Counter()
     explanations: dict[tuple[str, str, Reason, tuple[MatchedStatement, ...]], str] = {}
+    service_principal: str | None = None
     for record in records:
         if record.allowed:
             continue
+        if record.principal.endswith((".amazonaws.com", ".amazonaws.com.cn")):
+            service_principal = record.principal
         key = (record.action, record.resource, record.reason, record.matched_statements)
         explanation = explanations.get(key)
         if explanation is None:
             explanation = explanations[key] = _explain(record, view)
         counts[(record.action, record.resource, record.enforced, record.reason,
                 explanation)] += 1
+    principal = {"Principal": {"Service": service_principal}} if service_principal else {}
     return tuple(
         DeniedCall(action, resource, calls, enforced, reason, explanation,
-                   {"Effect": "Allow", "Action": action, "Resource": resource})
+                   {"Effect": "Allow", **principal, "Action": action, "Resource": resource})
         for (action, resource, enforced, reason, explanation), calls in sorted(
             counts.items(), key=lambda item: (item[0][0], item[0][1], item[0][2]))
     )
