@@ -40,6 +40,11 @@ def value_key(value: Any) -> ValueKey | None:
     return None
 
 
+def _has_key(fields: FlatEvent, path: str, keys: frozenset[ValueKey]) -> bool:
+    """Tell whether any event value at ``path`` is one of ``keys``."""
+    return any(value_key(value) in keys for value, _ in fields.get(path, ()))
+
+
 def _condition_keys(condition: FieldCondition) -> list[ValueKey] | None:
     """Return the keys of a condition made only of exact values, or None."""
     if condition.allows_absence or not condition.matchers:
@@ -65,6 +70,9 @@ class PatternIndex(Generic[RuleId]):
         # path -> value key -> (rule id, branch number) entries filed there.
         self._keyed: dict[str, dict[ValueKey, set[tuple[RuleId, int]]]] = {}
         self._unkeyed: dict[tuple[RuleId, int], Branch] = {}
+        # A second exact-value condition of a filed branch: a cheap check that rules out
+        # most candidates before the whole branch is matched.
+        self._second: dict[tuple[RuleId, int], tuple[str, frozenset[ValueKey]]] = {}
         self._filed: dict[RuleId, list[tuple[str, list[ValueKey]]]] = {}
         # Insertion sequence numbers, to return matches in the order rules were added.
         self._order: dict[RuleId, int] = {}
@@ -95,6 +103,9 @@ class PatternIndex(Generic[RuleId]):
                 self._unkeyed[entry] = branch
                 continue
             path, keys = best
+            second = self._second_key_condition(branch, path)
+            if second is not None:
+                self._second[entry] = second
             table = self._keyed.setdefault(path, {})
             for key in keys:
                 table.setdefault(key, set()).add(entry)
@@ -108,6 +119,7 @@ class PatternIndex(Generic[RuleId]):
         del self._order[rule_id]
         for number in range(len(compiled.branches)):
             self._unkeyed.pop((rule_id, number), None)
+            self._second.pop((rule_id, number), None)
         for path, keys in self._filed.pop(rule_id):
             table = self._keyed[path]
             for key in keys:
@@ -130,6 +142,9 @@ class PatternIndex(Generic[RuleId]):
         for rule_id, number in self._candidates(fields):
             if rule_id in matched:
                 continue
+            second = self._second.get((rule_id, number))
+            if second is not None and not _has_key(fields, *second):
+                continue
             if branch_matches(self._patterns[rule_id].branches[number], fields):
                 matched.add(rule_id)
         return sorted(matched, key=self._order.__getitem__)
@@ -144,6 +159,15 @@ class PatternIndex(Generic[RuleId]):
                 if key is not None:
                     candidates |= table.get(key, set())
         return candidates
+
+    def _second_key_condition(self, branch: Branch, first_path: str
+                              ) -> tuple[str, frozenset[ValueKey]] | None:
+        """Pick another exact-value condition than the one the branch is filed under."""
+        for condition in branch:
+            keys = _condition_keys(condition)
+            if keys is not None and condition.path != first_path:
+                return condition.path, frozenset(keys)
+        return None
 
     def _choose_key_condition(self, branch: Branch) -> tuple[str, list[ValueKey]] | None:
         """Pick the exact-value condition with the fewest values to file a branch under."""
