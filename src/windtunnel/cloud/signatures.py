@@ -20,7 +20,7 @@ from typing import Any
 
 from windtunnel.cloud.protocols import AwsError, protocol_of
 
-__all__ = ["SignatureMismatch", "verify_signature"]
+__all__ = ["SignatureMismatch", "parse_authorization", "signature_matches", "verify_signature"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,17 +48,32 @@ def verify_signature(method: str, url: str, headers: Any, body: bytes, secret: s
     ``headers`` are the request's headers as sent; ``url`` is the URL the client called.
     Requests without an ``Authorization`` header (presigned URLs) pass unchecked.
     """
-    authorization = str(headers.get("Authorization") or "")
-    match = _AUTHORIZATION.match(authorization.strip())
+    match = parse_authorization(str(headers.get("Authorization") or ""))
     if match is None:
         return
     service = match["service"]
     if session_token is not None and headers.get("X-Amz-Security-Token") != session_token:
         raise _token_error(service)
-    expected = _expected_signature(method, url, headers, body, match, secret)
-    if expected is None or not hmac.compare_digest(expected, match["signature"]):
+    if not signature_matches(method, url, headers, body, match, secret):
         logger.info("signature mismatch for %s %s signed by %s", method, url, match["key"])
         raise _signature_error(service)
+
+
+def parse_authorization(header: str) -> re.Match[str] | None:
+    """Parse a SigV4 ``Authorization`` header: key, date, region, service, signed headers
+    and signature, as named groups. Returns None for any other header."""
+    return _AUTHORIZATION.match(header.strip())
+
+
+def signature_matches(method: str, url: str, headers: Any, body: bytes,
+                      match: re.Match[str], secret: str) -> bool:
+    """Recompute the SigV4 signature of a request over its signed headers and compare it.
+
+    ``headers`` is a case-insensitive mapping of the request's headers, ``url`` the URL the
+    client signed and ``match`` the parsed ``Authorization`` header.
+    """
+    expected = _expected_signature(method, url, headers, body, match, secret)
+    return expected is not None and hmac.compare_digest(expected, match["signature"])
 
 
 def _expected_signature(method: str, url: str, headers: Any, body: bytes,

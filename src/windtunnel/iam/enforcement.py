@@ -36,7 +36,17 @@ if TYPE_CHECKING:
     from windtunnel.cloud.messages import AwsRequest
     from windtunnel.iam.operations import AccessCheck
 
-__all__ = ["AccessDenied", "Authorizer", "Grants", "IamMode", "Principal", "RoleSession"]
+__all__ = [
+    "AccessDenied",
+    "Authorizer",
+    "Grants",
+    "IamMode",
+    "Principal",
+    "RoleSession",
+    "default_document",
+    "find_role",
+    "iam_backend",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -201,7 +211,7 @@ class Authorizer:
             if session.secret_key is None:
                 return None
             return session.secret_key, session.session_token
-        backend = _iam_backend(self.account_id)
+        backend = iam_backend(self.account_id)
         for user in backend.users.values():
             for key in user.access_keys:
                 if key.access_key_id == access_key:
@@ -366,11 +376,11 @@ class Authorizer:
         return grants
 
     def _load_grants(self, principal: Principal) -> Grants:
-        backend = _iam_backend(self.account_id)
+        backend = iam_backend(self.account_id)
         sessions = tuple(_parse(document, PolicyKind.IDENTITY)
                          for document in principal.session_policies)
         if principal.kind is PrincipalType.ROLE_SESSION and principal.role_arn:
-            role = _find_role(backend, principal.role_arn)
+            role = find_role(backend, principal.role_arn)
             if role is None:
                 # A deleted role's sessions keep their keys but have no permissions.
                 return Grants((), None, sessions)
@@ -392,11 +402,12 @@ def _owner_policies(owner: Any) -> tuple[Policy, ...]:
     """Parse the inline and attached managed policies of a moto role, user or group."""
     policies = [_parse(document, PolicyKind.IDENTITY) for document in owner.policies.values()]
     for managed in owner.managed_policies.values():
-        policies.append(_parse(_default_document(managed), PolicyKind.IDENTITY))
+        policies.append(_parse(default_document(managed), PolicyKind.IDENTITY))
     return tuple(policies)
 
 
-def _default_document(managed: Any) -> str:
+def default_document(managed: Any) -> str:
+    """Return the text of the default version of a moto managed policy."""
     for version in managed.versions:
         if version.is_default:
             return str(version.document)
@@ -411,16 +422,18 @@ def _managed_document(backend: Any, policy_arn: str | None) -> Policy | None:
         # AWS refuses a boundary that does not exist when it is set; a boundary whose
         # policy was deleted later allows nothing.
         return parse_policy({"Version": "2012-10-17", "Statement": []}, PolicyKind.IDENTITY)
-    return _parse(_default_document(managed), PolicyKind.IDENTITY)
+    return _parse(default_document(managed), PolicyKind.IDENTITY)
 
 
-def _iam_backend(account_id: str) -> Any:
+def iam_backend(account_id: str) -> Any:
+    """Return moto's IAM backend of the account (IAM is global, in partition aws)."""
     from moto.iam.models import iam_backends
 
     return iam_backends[account_id]["aws"]
 
 
-def _find_role(backend: Any, role_arn: str) -> Any:
+def find_role(backend: Any, role_arn: str) -> Any:
+    """Return the moto role with ``role_arn``, or None."""
     for role in backend.roles.values():
         if role.arn == role_arn:
             return role
@@ -428,7 +441,7 @@ def _find_role(backend: Any, role_arn: str) -> Any:
 
 
 def _user_of_access_key(account_id: str, access_key: str) -> Any:
-    backend = _iam_backend(account_id)
+    backend = iam_backend(account_id)
     if not backend.users:
         return None
     return backend.get_user_from_access_key_id(access_key)

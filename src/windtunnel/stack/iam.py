@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from windtunnel.iam.enforcement import IamMode
+from windtunnel.iam.enforcement import IamMode, default_document, iam_backend
 from windtunnel.iam.records import DecisionRecord
 
 if TYPE_CHECKING:
@@ -67,8 +67,8 @@ class StackIam:
             function = lambda_backend.get_function(resource.physical_id)
             functions_by_role.setdefault(function.role, []).append(resource.physical_id)
 
-        iam_backend = _iam_backend(self._environment)
-        roles_by_arn = {role.arn: role for role in iam_backend.roles.values()}
+        backend = iam_backend(self._environment.cloud.account_id)
+        roles_by_arn = {role.arn: role for role in backend.roles.values()}
         grants: list[RoleGrants] = []
         for role_arn, function_names in sorted(functions_by_role.items()):
             role = roles_by_arn.get(role_arn)
@@ -77,8 +77,8 @@ class StackIam:
                 for name, document in sorted(role.policies.items()):
                     policies.append(NamedPolicy(name, json.loads(document), "inline", None))
                 for arn, managed in sorted(role.managed_policies.items()):
-                    default = next(v for v in managed.versions if v.is_default)
-                    policies.append(NamedPolicy(managed.name, json.loads(default.document),
+                    policies.append(NamedPolicy(managed.name,
+                                                json.loads(default_document(managed)),
                                                 "managed", arn))
             grants.append(RoleGrants(role_arn=role_arn, role_name=role_arn.rsplit("/", 1)[-1],
                                      function_names=tuple(sorted(function_names)),
@@ -91,9 +91,3 @@ def _lambda_backend(environment: Environment) -> Any:
 
     cloud = environment.cloud
     return lambda_backends[cloud.account_id][cloud.region]
-
-
-def _iam_backend(environment: Environment) -> Any:
-    from moto.iam.models import iam_backends
-
-    return iam_backends[environment.cloud.account_id]["aws"]

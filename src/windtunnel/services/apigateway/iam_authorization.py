@@ -15,7 +15,6 @@ are not accepted.
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import re
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from windtunnel.cloud.dataplane import DataPlaneRequest
+from windtunnel.cloud.signatures import parse_authorization, signature_matches
 from windtunnel.iam.enforcement import IamMode, Principal
 from windtunnel.iam.evaluation import Reason
 from windtunnel.iam.operations import AccessCheck
@@ -34,11 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["IamCaller", "IamRejection", "authorize_iam"]
 
 logger = logging.getLogger(__name__)
-
-_AUTHORIZATION = re.compile(
-    r"AWS4-HMAC-SHA256\s+Credential=(?P<key>[^/,\s]+)/(?P<date>\d{8})/(?P<region>[^/]+)/"
-    r"(?P<service>[^/]+)/aws4_request,\s*SignedHeaders=(?P<headers>[^,\s]+),\s*"
-    r"Signature=(?P<signature>[0-9a-f]+)")
 
 MISSING_TOKEN = "Missing Authentication Token"
 INVALID_SIGNATURE = ("The request signature we calculated does not match the signature you "
@@ -72,7 +67,7 @@ def authorize_iam(cloud: Cloud, request: DataPlaneRequest, method_arn: str,
     ``/_aws/execute-api/...`` path, or the path on the API's own hostname).
     """
     header = request.header("Authorization") or ""
-    match = _AUTHORIZATION.match(header.strip())
+    match = parse_authorization(header)
     if match is None:
         return IamRejection(403, "MissingAuthenticationTokenException", MISSING_TOKEN)
     access_key = match["key"]
@@ -104,28 +99,16 @@ def authorize_iam(cloud: Cloud, request: DataPlaneRequest, method_arn: str,
 
 def _signature_matches(request: DataPlaneRequest, path: str, match: re.Match[str],
                        secret: str) -> bool:
-    """Recompute the SigV4 signature over the signed headers and compare it."""
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
+    """Tell whether the request's signature is valid when the client signed ``path``."""
+    from botocore.awsrequest import HeadersDict
 
-    amz_date = request.header("X-Amz-Date")
-    if amz_date is None:
-        return False
-    signed = match["headers"].split(";")
-    headers = {name: value for name in signed if (value := request.header(name)) is not None}
-    host = headers.get("host", "")
-    url = f"http://{host}{path}" + (f"?{request.raw_query}" if request.raw_query else "")
-    aws_request = AWSRequest(method=request.method, url=url, headers=headers,
-                             data=request.body)
-    aws_request.context["timestamp"] = amz_date
-    token = request.header("X-Amz-Security-Token")
-    signer = SigV4Auth(Credentials(match["key"], secret, token), match["service"],
-                       match["region"])
-    canonical = signer.canonical_request(aws_request)
-    string_to_sign = signer.string_to_sign(aws_request, canonical)
-    expected = signer.signature(string_to_sign, aws_request)
-    return hmac.compare_digest(expected, match["signature"])
+    headers = HeadersDict()
+    for name, value in request.headers:
+        headers.setdefault(name, value)
+    url = f"http://{request.header('host') or ''}{path}"
+    if request.raw_query:
+        url += f"?{request.raw_query}"
+    return signature_matches(request.method, url, headers, request.body, match, secret)
 
 
 def api_resource_policy(api: Any) -> Mapping[str, Any] | None:

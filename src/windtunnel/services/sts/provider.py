@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 from windtunnel.cloud.messages import AwsRequest, AwsResponse
 from windtunnel.cloud.protocols import AwsError, render_query_response
-from windtunnel.iam.enforcement import AccessDenied, IamMode, Principal, RoleSession
+from windtunnel.iam.enforcement import (
+    AccessDenied,
+    IamMode,
+    Principal,
+    RoleSession,
+    default_document,
+    find_role,
+    iam_backend,
+)
 from windtunnel.iam.errors import MalformedPolicyError
 from windtunnel.iam.evaluation import evaluate_trust
 from windtunnel.iam.policy import PolicyKind, parse_policy
@@ -80,7 +88,7 @@ class StsProvider:
                 f"1 validation error detected: Value '{session_name}' at 'roleSessionName' "
                 "failed to satisfy constraint: Member must satisfy regular expression "
                 r"pattern: [\w+=,.@-]*")
-        role = _find_role(self.cloud.account_id, role_arn)
+        role = find_role(iam_backend(self.cloud.account_id), role_arn)
         session_policies = _session_policies(self.cloud.account_id, parameters)
         if role is None and self.cloud.authorizer.mode is not IamMode.OFF:
             # STS treats a role that does not exist like one whose trust policy denies the caller.
@@ -142,20 +150,8 @@ def _unique_id(prefix: str, arn: str) -> str:
     return prefix + digest[:17]
 
 
-def _find_role(account_id: str, role_arn: str) -> Any:
-    from moto.iam.models import iam_backends
-
-    backend = iam_backends[account_id]["aws"]
-    for role in backend.roles.values():
-        if role.arn == role_arn:
-            return role
-    return None
-
-
 def _session_policies(account_id: str, parameters: dict[str, str]) -> list[dict[str, Any]]:
     """Read the inline session policy and the managed ones that ``PolicyArns`` names."""
-    from moto.iam.models import iam_backends
-
     policies: list[dict[str, Any]] = []
     inline = parameters.get("Policy")
     if inline:
@@ -166,7 +162,7 @@ def _session_policies(account_id: str, parameters: dict[str, str]) -> list[dict[
             raise AwsError("MalformedPolicyDocument",
                            f"The session policy is not valid: {error}") from None
         policies.append(document)
-    backend = iam_backends[account_id]["aws"]
+    backend = iam_backend(account_id)
     index = 1
     while f"PolicyArns.member.{index}.arn" in parameters:
         arn = parameters[f"PolicyArns.member.{index}.arn"]
@@ -174,7 +170,6 @@ def _session_policies(account_id: str, parameters: dict[str, str]) -> list[dict[
         if managed is None:
             raise AwsError("InvalidParameterValue",
                            f"The policy {arn} does not exist or is not attachable.")
-        default = next(v for v in managed.versions if v.is_default)
-        policies.append(json.loads(default.document))
+        policies.append(json.loads(default_document(managed)))
         index += 1
     return policies
