@@ -50,7 +50,7 @@ class VirtualClock:
         self._queue: list[ScheduledCall] = []
         self._sequence = itertools.count()
         self._lock = threading.RLock()
-        # Held by the one thread that runs due calls; the queue lock is not held while a
+        # Held by the one thread that runs due calls. The queue lock is not held while a
         # call runs, so calls may schedule from other threads without waiting.
         self._advancing = threading.RLock()
 
@@ -97,7 +97,8 @@ class VirtualClock:
         """Run the calls due now, without moving the clock; return how many ran.
 
         When another thread is advancing the clock, that thread runs the due calls and
-        this returns 0 at once, so a call that waits for another thread cannot deadlock.
+        this returns 0 at once. So a scheduled call may wait for a thread that calls
+        ``run_due`` without a deadlock.
         """
         if not self._advancing.acquire(blocking=False):
             return 0

@@ -279,7 +279,7 @@ def test_denied_target_goes_to_dead_letter_queue(stack: EmulatedStack) -> None:
 
 
 def test_missing_function_goes_to_dead_letter_queue(stack: EmulatedStack) -> None:
-    """A function that does not exist is not retried; the DLQ message says NO_RESOURCE."""
+    """A function that does not exist is not retried; the DLQ message carries NO_RESOURCE."""
     _put_order(stack, 6)
     stack.settle()
     stack.clock.advance(600)
@@ -330,7 +330,7 @@ def test_delivery_metrics(stack: EmulatedStack) -> None:
 ])
 def test_put_targets_rejects_retry_policy(stack: EmulatedStack, policy: dict[str, int],
                                           message: str) -> None:
-    """PutTargets answers ValidationException for a retry policy out of range."""
+    """PutTargets returns ValidationException for a retry policy out of range."""
     queue_arn = str(stack.deployed.resources["EventQueue"].attributes["Arn"])
 
     with pytest.raises(ClientError) as raised:
@@ -359,7 +359,7 @@ def test_put_targets_rejects_invalid_input(stack: EmulatedStack) -> None:
 
 
 class ThrottlingLambda:
-    """Lambda's Invoke API answering TooManyRequestsException for the first ``failures``
+    """Lambda's Invoke API returning TooManyRequestsException for the first ``failures``
     requests, then passing the rest to the stack's real invoker."""
 
     def __init__(self, stack: EmulatedStack, failures: int) -> None:

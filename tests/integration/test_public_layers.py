@@ -43,7 +43,8 @@ def handler(event, context):
 
 def test_public_layer_is_left_out_with_warning(tmp_path: Path,
                                                caplog: pytest.LogCaptureFixture) -> None:
-    """The stack loads, the function runs with the installed package, and a warning says so."""
+    """The stack loads, the function runs with the installed package, and a warning
+    names the layer."""
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "app.py").write_text(HANDLER)
     (tmp_path / "template.yaml").write_text(TEMPLATE)
@@ -53,5 +54,7 @@ def test_public_layer_is_left_out_with_warning(tmp_path: Path,
 
     assert result.function_error is None, result.payload
     assert result.payload == "hello"
-    assert any("017000801446" in record.getMessage() and "cannot be downloaded"
-               in record.getMessage() for record in caplog.records)
+    warnings = [record.getMessage() for record in caplog.records
+                if "017000801446" in record.getMessage()]
+    assert len(warnings) == 1
+    assert "cannot be downloaded" in warnings[0]

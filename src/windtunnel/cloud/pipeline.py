@@ -276,7 +276,7 @@ class Cloud:
         return self.dispatch_to_moto(request)
 
     def dispatch_to_moto(self, request: AwsRequest) -> AwsResponse:
-        """Let moto answer ``request``; providers call this to build on moto's result."""
+        """Dispatch ``request`` to moto; providers call this to build on moto's result."""
         try:
             return self._moto.dispatch(request)
         except OperationNotImplemented:
@@ -416,5 +416,5 @@ def _unsigned_request_error(headers: HeadersDict) -> AwsResponse:
         status=403,
     )
     # A request with X-Amz-Target speaks a JSON protocol and expects a JSON error; any
-    # other is answered in the query protocol's XML, which REST clients also read.
+    # other gets the query protocol's XML, which REST clients also read.
     return render_error("dynamodb" if headers.get("X-Amz-Target") else "sts", error)

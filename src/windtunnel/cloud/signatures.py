@@ -1,9 +1,9 @@
 """Verify SigV4 signatures made with credentials that windtunnel issued.
 
-A function's role session, a session from ``AssumeRole`` and an IAM user's access key have
-secrets that windtunnel stores, so a request signed with one of them is checked as AWS
-checks it: the signature over the canonical request, and for temporary credentials the
-session token. Requests signed with any other key (the administrator's ``test``/``test``)
+windtunnel stores the secrets of a function's role session, of a session from
+``AssumeRole`` and of an IAM user's access key. A request signed with one of them is checked
+as AWS checks it: the signature over the canonical request, and for temporary credentials
+the session token. Requests signed with any other key (the administrator's ``test``/``test``)
 are not verified. Sources:
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv.html
 https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html

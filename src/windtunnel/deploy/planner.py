@@ -34,7 +34,7 @@ def dependencies_of(logical_id: str, resource: Mapping[str, Any],
             )
         dependencies.add(name)
     # A resource that refers to itself is a cycle of one, which CloudFormation rejects as
-    # a circular dependency; it stays in the set so that creation_order reports it.
+    # a circular dependency. It stays in the set, so creation_order reports it.
     return dependencies
 
 

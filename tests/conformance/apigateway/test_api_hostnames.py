@@ -4,7 +4,7 @@ AWS serves a REST or HTTP API at https://{api id}.execute-api.{region}.amazonaws
 (https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-call-api.html).
 LocalStack's forms are http://{api id}.execute-api.localhost.localstack.cloud:4566/{stage}/
 and /restapis/{api id}/{stage}/_user_request_/ on its endpoint
-(https://docs.localstack.cloud/user-guide/aws/apigateway/). The local endpoint answers all
+(https://docs.localstack.cloud/user-guide/aws/apigateway/). The local endpoint serves all
 of them like /_aws/execute-api/{api id}/{stage}/.
 """
 

@@ -1,4 +1,4 @@
-"""CORS of HTTP APIs: API Gateway answers preflights and sets the CORS headers itself.
+"""CORS of HTTP APIs: API Gateway responds to preflights and sets the CORS headers itself.
 
 Source: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html
 ("API Gateway automatically sends a response to preflight OPTIONS requests, even if there

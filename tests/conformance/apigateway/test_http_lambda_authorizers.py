@@ -1,7 +1,7 @@
 """Lambda authorizers of HTTP APIs: payload 2.0 with simple responses, and IAM policies.
 
 Source: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html
-(identity sources answer 401 when missing, without calling the function; ``isAuthorized``
+(a missing identity source gets 401, without calling the function; ``isAuthorized``
 for simple responses; the context reaches the integration as
 ``requestContext.authorizer.lambda``; a denial answers 403 Forbidden)
 """
@@ -129,7 +129,7 @@ def test_simple_response_allows(stack: EmulatedStack) -> None:
 def test_authorizer_rejections(stack: EmulatedStack, path: str, headers: dict[str, str],
                                status: int, message: str) -> None:
     """Missing identity, a refusal, a failing authorizer, a Deny policy and an authorizer
-    that API Gateway may not invoke each answer as HTTP APIs do."""
+    that API Gateway may not invoke each get HTTP APIs' response."""
     response = stack.http.get(path, headers=headers)
 
     assert response.status_code == status

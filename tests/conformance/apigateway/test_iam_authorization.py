@@ -120,7 +120,7 @@ def _method_arn(stack: EmulatedStack) -> str:
 
 
 def test_allowed_user_reaches_function(stack: EmulatedStack) -> None:
-    """A user whose policy allows execute-api:Invoke on the method gets the function's answer,
+    """A user whose policy allows execute-api:Invoke on the method gets the function's response,
     with its identity in the event."""
     credentials = _user(stack, "reader", [
         {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": _method_arn(stack)}])
@@ -174,7 +174,7 @@ def test_wrong_secret_is_invalid_signature(stack: EmulatedStack) -> None:
 
 
 def test_unsigned_request_is_missing_token(stack: EmulatedStack) -> None:
-    """Without a signature the method answers 403 Missing Authentication Token."""
+    """Without a signature the method returns 403 Missing Authentication Token."""
     response = stack.http.get("/secured")
 
     assert response.status_code == 403
@@ -230,7 +230,7 @@ def http_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedSta
 
 def test_http_api_iam_route(http_stack: EmulatedStack) -> None:
     """An HTTP API route with AWS_IAM admits an allowed signed caller, with the caller under
-    requestContext.authorizer.iam, and answers others 403 Forbidden.
+    requestContext.authorizer.iam, and returns 403 Forbidden to others.
 
     Source: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-access-control-iam.html
     """

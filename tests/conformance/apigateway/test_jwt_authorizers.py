@@ -141,7 +141,7 @@ def test_http_api_accepts_pool_token(stack: EmulatedStack, tokens: dict[str, str
 @pytest.mark.parametrize("header", ["", "Bearer not-a-token", "Bearer tampered"])
 def test_http_api_rejects_bad_tokens(stack: EmulatedStack, tokens: dict[str, str],
                                      header: str) -> None:
-    """A missing, malformed or tampered token answers 401 Unauthorized."""
+    """A missing, malformed or tampered token gets 401 Unauthorized."""
     if header == "Bearer tampered":
         header = f"Bearer {_tampered(tokens['IdToken'])}"
     http = stack.http_client("HttpApi")
@@ -154,8 +154,8 @@ def test_http_api_rejects_bad_tokens(stack: EmulatedStack, tokens: dict[str, str
 
 def test_http_api_expired_token(stack: EmulatedStack, tokens: dict[str, str],
                                 user: str) -> None:
-    """A token past its exp claim (1 hour for Cognito) answers 401 on the stack's clock;
-    a token issued after the clock moved is valid."""
+    """A token past its exp claim (1 hour for Cognito) gets 401 on the stack's clock.
+    A token issued after the clock moved is valid."""
     http = stack.http_client("HttpApi")
     stack.clock.advance(2 * 3600)
     fresh = stack.client("cognito-idp").initiate_auth(
@@ -172,7 +172,7 @@ def test_http_api_expired_token(stack: EmulatedStack, tokens: dict[str, str],
 
 def test_http_api_scope_missing_is_forbidden(stack: EmulatedStack,
                                              tokens: dict[str, str]) -> None:
-    """A valid token without the route's scope answers 403 Forbidden."""
+    """A valid token without the route's scope gets 403 Forbidden."""
     http = stack.http_client("HttpApi")
 
     response = http.get("/admin",
@@ -183,8 +183,8 @@ def test_http_api_scope_missing_is_forbidden(stack: EmulatedStack,
 
 
 def test_rest_cognito_authorizer(stack: EmulatedStack, tokens: dict[str, str]) -> None:
-    """The REST API's Cognito authorizer accepts the ID token and passes its claims; an
-    access token (no scopes on the method) and no token answer 401."""
+    """The REST API's Cognito authorizer accepts the ID token and passes its claims. An
+    access token (no scopes on the method) and no token get 401."""
     rest = stack.http_client("RestApi")
 
     ok = rest.get("/me", headers={"Authorization": tokens["IdToken"]})

@@ -135,7 +135,7 @@ def test_token_authorizer_rejections(stack: EmulatedStack, token: str, status: i
 
 
 def test_missing_token_skips_authorizer(stack: EmulatedStack) -> None:
-    """Without the identity source the answer is 401 and the authorizer is not invoked."""
+    """Without the identity source the response is 401 and the authorizer is not invoked."""
     response = stack.http.get("/hello")
 
     assert response.status_code == 401
@@ -170,7 +170,7 @@ def test_policy_cached_for_ttl(stack: EmulatedStack) -> None:
 
 
 def test_request_authorizer_reads_query(stack: EmulatedStack) -> None:
-    """A REQUEST authorizer gets the request's parameters; a missing one answers 401."""
+    """A REQUEST authorizer gets the request's parameters; a missing one gets 401."""
     missing = stack.http.get("/req")
     allowed = stack.http.get("/req", params={"token": "allow"})
     denied = stack.http.get("/req", params={"token": "deny"})

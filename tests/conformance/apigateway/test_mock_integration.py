@@ -85,7 +85,7 @@ Resources:
 
 
 def test_sam_cors_preflight(tmp_path: Path) -> None:
-    """The OPTIONS method SAM adds answers with the CORS headers and runs no function."""
+    """The OPTIONS method SAM adds returns the CORS headers and runs no function."""
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "app.py").write_text(HANDLER)
     (tmp_path / "template.yaml").write_text(SAM_TEMPLATE)

@@ -159,7 +159,7 @@ def test_body_that_is_not_json_is_invalid(stack: EmulatedStack) -> None:
 
 
 def test_keyed_method_without_key_is_forbidden(stack: EmulatedStack) -> None:
-    """A method that requires an API key answers 403 Forbidden to a request without one.
+    """A method that requires an API key returns 403 Forbidden to a request without one.
 
     Source: https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
     (API_CONFIGURATION_ERROR aside, a missing key is INVALID_API_KEY: 403 Forbidden)
@@ -171,7 +171,7 @@ def test_keyed_method_without_key_is_forbidden(stack: EmulatedStack) -> None:
 
 
 def test_iam_method_needs_signature(stack: EmulatedStack) -> None:
-    """An AWS_IAM method answers an unsigned request with 403 Missing Authentication Token.
+    """An AWS_IAM method returns 403 to an unsigned request: Missing Authentication Token.
 
     Source: https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
     (MISSING_AUTHENTICATION_TOKEN, 403)

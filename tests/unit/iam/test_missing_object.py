@@ -1,4 +1,4 @@
-"""A missing object answers 404 only to callers allowed s3:ListBucket, 403 to others.
+"""A missing object gets 404 only for callers allowed s3:ListBucket, 403 for others.
 
 Source: https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html (Permissions:
 "If you don't have the s3:ListBucket permission, Amazon S3 returns an HTTP status code 403

@@ -179,7 +179,7 @@ def _local_layers(context: ResourceContext, function_name: str,
     Layers that AWS or vendors publish (Powertools, the Lambda Insights extension) live in
     their publishers' accounts and cannot be downloaded here. The function then imports
     those packages from the Python environment that runs windtunnel, so they must be
-    installed there, as the warning says.
+    installed there, as the warning tells the user.
     """
     kept: list[str] = []
     for layer in layers:

@@ -1,9 +1,9 @@
 """S3: name the operation of a REST request, and check buckets and objects.
 
 S3 tells operations apart by method, by whether the path names a bucket or an object, by
-subresource query keys (``?tagging``, ``?uploads``) and by headers (``x-amz-copy-source``);
-the URI templates of botocore's model give the first three, and the few templates that
-several operations share are told apart here. Actions follow "Required permissions for
+subresource query keys (``?tagging``, ``?uploads``) and by headers (``x-amz-copy-source``).
+The URI templates of botocore's model give the first three, and this module separates the
+few operations that share a template. Actions follow "Required permissions for
 Amazon S3 API operations"
 (https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html):
 operations on a version (``versionId``) check the ``...ObjectVersion...`` action, a copy
@@ -128,11 +128,20 @@ def _routes() -> tuple[dict[tuple[str, str, str], list[str]], frozenset[str]]:
     for name in model.operation_names:
         http = model.operation_model(name).http
         path, _, query = str(http["requestUri"]).partition("?")
-        level = "object" if "{Key+}" in path else "bucket" if "{Bucket}" in path else "service"
+        level = _level(has_key="{Key+}" in path, has_bucket="{Bucket}" in path)
         subresource = query.split("&", 1)[0].split("=", 1)[0]
         routes.setdefault((str(http["method"]), level, subresource), []).append(name)
     subresources = frozenset(key for (_, _, key) in routes if key)
     return routes, subresources
+
+
+def _level(*, has_key: bool, has_bucket: bool) -> str:
+    """Name what a path addresses: an object, a bucket, or the service itself."""
+    if has_key:
+        return "object"
+    if has_bucket:
+        return "bucket"
+    return "service"
 
 
 def s3_operation(request: AwsRequest) -> str | None:
@@ -142,7 +151,7 @@ def s3_operation(request: AwsRequest) -> str | None:
     if named:
         return named
     bucket, key = bucket_and_key(request)
-    level = "object" if key else "bucket" if bucket else "service"
+    level = _level(has_key=bool(key), has_bucket=bool(bucket))
     routes, subresources = _routes()
     subresource = next((name for name in query if name in subresources), "")
     candidates = routes.get((request.method, level, subresource))

@@ -350,8 +350,9 @@ def _explain(record: DecisionRecord, view: _RoleView | None) -> str:
                                variables)
         if (any(a.matches(record.action, ignore_case=True) for a in actions)
                 and any(r.matches(record.resource, ignore_case=False) for r in resources)):
-            # NOTE: the record does not name the kind of policy whose Allow was missing, so
-            # the cause is one of these; the grants are the roles as given to the report.
+            # NOTE: the role's policies, as the report received them, allow the call. So a
+            # Condition, a boundary, a session policy or a change to the role denied it,
+            # and the record does not say which.
             return (f"implicit deny, although {parsed.named.name}, "
                     f"{_statement_label(statement)}, allows it: a Condition, a permissions "
                     f"boundary, a session policy or a change to the role left it out")

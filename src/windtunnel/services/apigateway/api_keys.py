@@ -3,8 +3,8 @@
 A method with ``apiKeyRequired`` needs an enabled API key (from the ``x-api-key`` header, or
 from the Lambda authorizer's ``usageIdentifierKey`` when the API's key source is
 ``AUTHORIZER``) that belongs to a usage plan covering the API's stage. The plan's throttle
-is a token bucket (``rateLimit`` requests per second, ``burstLimit`` tokens) and its quota
-counts requests per day, week or month; both run on the stack's clock. Sources:
+is a token bucket (``rateLimit`` requests per second, ``burstLimit`` tokens). Its quota
+counts requests per day, week or month. Both run on the stack's clock. Sources:
 https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-usage-plans.html
 https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html
 https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html

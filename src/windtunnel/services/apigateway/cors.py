@@ -1,6 +1,6 @@
-"""CORS of HTTP APIs: preflight answers and the CORS headers of responses.
+"""CORS of HTTP APIs: preflight responses and the CORS headers of responses.
 
-With a CORS configuration, API Gateway answers preflight ``OPTIONS`` requests itself, even
+With a CORS configuration, API Gateway responds to preflight ``OPTIONS`` requests itself, even
 without an OPTIONS route, and adds the configured CORS headers to the integration's
 responses, ignoring CORS headers that the integration returns. Source:
 https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html

@@ -1,15 +1,15 @@
 """MOCK integrations of REST APIs with static mapping templates.
 
-API Gateway runs no backend for a MOCK integration: the request mapping template gives a
-``statusCode``, which selects the integration response (its ``selectionPattern`` matched
-against the status code, or the default one without a pattern), and that response's
-parameters and template make the method's response. SAM's and the Serverless Framework's
-CORS settings create such OPTIONS methods. Sources:
+API Gateway runs no backend for a MOCK integration. The request mapping template gives a
+``statusCode``, which selects the integration response: the one whose
+``selectionPattern`` matches the status code, or else the default one without a pattern.
+That response's parameters and template make the method's response. SAM's and the
+Serverless Framework's CORS settings create such OPTIONS methods. Sources:
 https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-mock-integration.html
 https://docs.aws.amazon.com/apigateway/latest/developerguide/request-response-data-mappings.html
 
 Limitations: templates are used only when they contain no Velocity directives or
-variables (``$`` or ``#``); a template with them answers 500 with a message that names it.
+variables (``$`` or ``#``). A template with them returns 500 with a message that names it.
 Response parameters take only static values (``'text'``).
 """
 

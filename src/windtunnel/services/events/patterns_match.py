@@ -37,10 +37,10 @@ FlatEvent = dict[str, list[tuple[Any, Trail]]]
 
 
 def flatten_event(event: Mapping[str, Any],
-                  wanted: frozenset[str] | None = None) -> FlatEvent:
+                  read_paths: frozenset[str] | None = None) -> FlatEvent:
     """Flatten an event into its leaf values keyed by dotted path.
 
-    With ``wanted`` (the paths a pattern reads and every prefix of them), the parts of the
+    With ``read_paths`` (the paths a pattern reads and every prefix of them), the parts of the
     event that no condition reads are skipped.
     """
     fields: FlatEvent = {}
@@ -52,7 +52,7 @@ def flatten_event(event: Mapping[str, Any],
         if type(node) is dict or isinstance(node, Mapping):
             for key, child in node.items():
                 child_path = f"{path}.{key}" if path else str(key)
-                if wanted is None or child_path in wanted:
+                if read_paths is None or child_path in read_paths:
                     stack.append((child_path, child, trail))
         elif isinstance(node, list):
             array_ids += 1
@@ -149,11 +149,11 @@ def _choose_consistent(
 
 
 def _paths_and_prefixes(paths: Iterable[str]) -> frozenset[str]:
-    wanted: set[str] = set()
+    read_paths: set[str] = set()
     for path in paths:
         parts = path.split(".")
-        wanted.update(".".join(parts[:end]) for end in range(1, len(parts) + 1))
-    return frozenset(wanted)
+        read_paths.update(".".join(parts[:end]) for end in range(1, len(parts) + 1))
+    return frozenset(read_paths)
 
 
 class Pattern:
@@ -162,12 +162,12 @@ class Pattern:
     def __init__(self, source: Any, branches: list[Branch]) -> None:
         self.source = source
         self.branches = branches
-        self._wanted = _paths_and_prefixes(
+        self._read_paths = _paths_and_prefixes(
             condition.path for branch in branches for condition in branch)
 
     def matches(self, event: Mapping[str, Any] | str) -> bool:
         """Return whether ``event`` matches, like the ``TestEventPattern`` API."""
-        return self.matches_flat(flatten_event(_load_event(event), self._wanted))
+        return self.matches_flat(flatten_event(_load_event(event), self._read_paths))
 
     def matches_flat(self, fields: FlatEvent) -> bool:
         """Return whether an already flattened event matches."""

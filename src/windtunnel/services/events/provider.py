@@ -1,4 +1,4 @@
-"""EventBridge operations that windtunnel checks or answers before moto.
+"""EventBridge operations that windtunnel checks or serves before moto.
 
 PutRule rejects an invalid pattern with ``InvalidEventPatternException`` before the rule is
 stored, and TestEventPattern is evaluated with windtunnel's pattern engine. PutTargets

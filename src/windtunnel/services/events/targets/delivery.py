@@ -57,7 +57,7 @@ _FIRST_RETRY_DELAY = 1.0
 _MAXIMUM_RETRY_DELAY = 300.0
 
 # Retries scheduled and not yet run, so that a reset can drop them.
-# ScheduledCall is not hashable, so they are kept by id(); the dictionary holds them alive.
+# ScheduledCall is not hashable, so they are kept by id(); the dictionary keeps them alive.
 _pending_retries: dict[int, ScheduledCall] = {}
 
 
@@ -73,7 +73,7 @@ class DeliveryFailure(Exception):
 
 @dataclass(frozen=True)
 class DeliveryServices:
-    """What delivery needs from the embedded cloud."""
+    """The parts of the embedded cloud that delivery uses."""
 
     allowed: Callable[[str, str, str, str], bool]
     """``allowed(action, target_arn, rule_arn, rule_account)``: whether the target's

@@ -9,7 +9,7 @@ https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-inp
 Template rules followed here, from that page and its "Common issues" section:
 
 - A template that is a JSON object or array is JSON. A variable whose value is a string
-  gets quotes when it stands where a JSON value goes, and none inside a quoted string.
+  gets quotes when it is where a JSON value goes, and none inside a quoted string.
 - A variable whose value is an object or array is inserted as JSON where a value goes.
   In a quoted string its inner quotes are removed, so the string stays valid. (NOTE: this
   rule is from the current page's text and was not checked against AWS.)
