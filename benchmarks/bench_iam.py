@@ -1,5 +1,8 @@
 """Benchmark: what IAM enforcement adds to a DynamoDB GetItem through the HTTP endpoint.
 
+The session's secret is registered as for a function, so both modes also verify each
+request's SigV4 signature; the ratio is the cost of the policy checks.
+
 A role with 50 statements (49 that do not apply and one that allows the GetItem) signs the
 requests, as a function's execution role would. The same client calls GetItem with
 enforcement on and off, alternating blocks of calls so that both modes see the same
@@ -60,8 +63,10 @@ def prepare(cloud: Cloud, statements: int) -> tuple[str, str, str]:
     iam.put_role_policy(RoleName="bench", PolicyName="bench",
                         PolicyDocument=json.dumps(policy_with(statements)))
     access_key, secret, token = role_credentials(role_arn, "bench-function")
+    # As for a function's session: the secret and token let the pipeline verify signatures.
     cloud.register_role_session(access_key, role_arn, "bench-function",
-                                function_name="bench-function")
+                                function_name="bench-function", secret_key=secret,
+                                session_token=token)
     return access_key, secret, token
 
 
