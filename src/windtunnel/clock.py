@@ -53,6 +53,8 @@ class VirtualClock:
         # Held by the one thread that runs due calls. The queue lock is not held while a
         # call runs, so calls may schedule from other threads without waiting.
         self._advancing = threading.RLock()
+        self.followed = False
+        """True while a :class:`WallClockFollower` moves this clock with real time."""
 
     def now(self) -> datetime.datetime:
         """Return the current virtual time (UTC)."""
@@ -130,18 +132,24 @@ class WallClockFollower:
     """Advance a virtual clock with the wall clock, for a server that runs in real time.
 
     A daemon thread moves the clock forward by the elapsed wall time every ``interval``
-    seconds, so delays, retries and schedules fall due as they would on AWS.
+    seconds, so delays, retries and schedules fall due as they would on AWS. With a
+    ``scale`` of 10, each wall second moves the clock ten seconds.
     """
 
-    def __init__(self, clock: VirtualClock, interval: float = 0.1) -> None:
+    def __init__(self, clock: VirtualClock, interval: float = 0.1, *,
+                 scale: float = 1.0) -> None:
+        if scale <= 0:
+            raise ValueError(f"the time scale must be positive, not {scale}")
         self._clock = clock
         self._interval = interval
+        self.scale = scale
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="windtunnel-clock",
                                         daemon=True)
 
     def start(self) -> WallClockFollower:
         """Start following; return self."""
+        self._clock.followed = True
         self._thread.start()
         return self
 
@@ -150,13 +158,14 @@ class WallClockFollower:
         self._stopped.set()
         if self._thread.is_alive():
             self._thread.join(timeout=5)
+        self._clock.followed = False
 
     def _follow(self) -> None:
         last = time.monotonic()
         while not self._stopped.wait(self._interval):
             now = time.monotonic()
             try:
-                self._clock.advance(now - last)
+                self._clock.advance((now - last) * self.scale)
             except Exception:
                 logger.exception("a call scheduled on the clock failed")
             last = now

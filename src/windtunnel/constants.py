@@ -17,3 +17,5 @@ ENV_DEBUG = "WINDTUNNEL_DEBUG"
 # Environment variables that AWS tools define and windtunnel honours.
 ENV_AWS_REGION = "AWS_REGION"
 ENV_AWS_DEFAULT_REGION = "AWS_DEFAULT_REGION"
+# Step Functions Local's mock configuration file.
+ENV_SFN_MOCK_CONFIG = "SFN_MOCK_CONFIG"

@@ -9,6 +9,7 @@ import shlex
 import signal
 import subprocess
 import time
+from pathlib import Path
 from types import FrameType
 
 from windtunnel.cli.common import (
@@ -42,7 +43,27 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument("--port", type=port_number, default=None,
                         help="the port to listen on (default: $WINDTUNNEL_PORT or 4566; "
                              "0 picks a free one)")
+    parser.add_argument("--no-app", action="store_true",
+                        help="serve an empty cloud without loading an application, for "
+                             "clients that create their resources themselves")
+    parser.add_argument("--sfn-mock-config", metavar="FILE", type=Path, default=None,
+                        help="a Step Functions Local mock configuration file (default: "
+                             "$SFN_MOCK_CONFIG); executions of 'ARN#TestCase' use its mocks")
+    parser.add_argument("--time-scale", metavar="FACTOR", type=_time_scale, default=1.0,
+                        help="how many seconds of emulated time pass per real second "
+                             "(default: 1); 60 makes a one-minute Wait state last a second")
     parser.set_defaults(run=run)
+
+
+def _time_scale(text: str) -> float:
+    try:
+        scale = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < scale <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"the time scale must be above 0 and at most "
+                                         f"1000000, not {text}")
+    return scale
 
 
 def run(arguments: argparse.Namespace) -> int:
@@ -51,9 +72,15 @@ def run(arguments: argparse.Namespace) -> int:
     # Check the port first, so a busy port fails before anything is loaded.
     _check_port(port)
     environment = Environment(region=arguments.region, strict=arguments.strict,
-                              iam=arguments.iam or "enforce")
+                              iam=arguments.iam or "enforce",
+                              sfn_mock_config=arguments.sfn_mock_config)
     started = time.perf_counter()
-    stacks = load_stacks(environment, arguments)
+    if arguments.no_app:
+        if arguments.paths:
+            raise WindtunnelError("--no-app serves an empty cloud: give no PATH with it")
+        stacks = []
+    else:
+        stacks = load_stacks(environment, arguments)
     elapsed = time.perf_counter() - started
     try:
         server = EndpointServer(environment.cloud, port=port)
@@ -67,7 +94,8 @@ def run(arguments: argparse.Namespace) -> int:
     for stack in stacks:
         print_stack(stack, elapsed=elapsed / max(len(stacks), 1))
     # The server runs in real time: delays, retries and schedules fall due on the wall clock.
-    follower = WallClockFollower(environment.clock).start()
+    follower = WallClockFollower(environment.clock, scale=arguments.time_scale).start()
+    environment.stepfunctions.time_scale = arguments.time_scale
     try:
         return _serve(server, environment, stacks, arguments)
     finally:
@@ -111,6 +139,9 @@ def _run_command(server: EndpointServer, environment: Environment,
     environ["AWS_DEFAULT_REGION"] = environment.cloud.region
     environ.setdefault("AWS_ACCESS_KEY_ID", "test")
     environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    # StartSyncExecution and TestState would otherwise go to "sync-127.0.0.1", which no
+    # resolver knows: botocore puts the operation's host prefix before the endpoint host.
+    environ.setdefault("AWS_DISABLE_HOST_PREFIX_INJECTION", "true")
     if len(stacks) == 1:
         environ["AWS_SAM_STACK_NAME"] = stacks[0].name
     print(f"windtunnel: running {shlex.join(command)}", flush=True)

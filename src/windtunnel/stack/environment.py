@@ -31,6 +31,10 @@ from windtunnel.services.cloudformation.models import StackRegistry
 from windtunnel.services.cloudformation.provider import CloudFormationProvider
 from windtunnel.services.events.provider import EventsProvider
 from windtunnel.services.events.targets.delivery import cancel_pending_retries
+from windtunnel.services.stepfunctions.coverage import PathCoverage
+from windtunnel.services.stepfunctions.engine import Engine as StepFunctionsEngine
+from windtunnel.services.stepfunctions.mocks import MockConfig, find_mock_config
+from windtunnel.services.stepfunctions.provider import StepFunctionsProvider
 from windtunnel.template.loader import (
     check_stack_name,
     default_stack_name,
@@ -85,7 +89,8 @@ class Environment:
     def __init__(self, *, region: str | None = None, account_id: str = DEFAULT_ACCOUNT_ID,
                  endpoint_url: str | None = None, strict: bool = False,
                  isolation: Isolation = "thread",
-                 iam: IamMode | str = IamMode.ENFORCE) -> None:
+                 iam: IamMode | str = IamMode.ENFORCE,
+                 sfn_mock_config: Path | str | None = None) -> None:
         # Without an explicit region, the first application that names one (the Framework's
         # provider.region) sets it.
         if region is not None:
@@ -115,6 +120,14 @@ class Environment:
         set_notification_clock(self.clock.now)
         # Event source mappings poll on the virtual clock, which stack.settle() runs.
         self.event_sources = EventSourcePollers(self.cloud, self.functions, self.clock)
+        self.coverage = PathCoverage()
+        """States and transitions that executions took, for path coverage reports."""
+        self.stepfunctions = StepFunctionsEngine(self.cloud, self.clock,
+                                                 recorder=self.coverage)
+        mock_path = find_mock_config(sfn_mock_config)
+        if mock_path is not None:
+            self.stepfunctions.mock_config = MockConfig.load(mock_path)
+        self.cloud.register(StepFunctionsProvider(self.stepfunctions))
         self.cloud.register_data_plane(ExecuteApiPlane.plane,
                                        ExecuteApiPlane(self.cloud, self.functions))
         self.deployer = Deployer(self.cloud, self.registry, load_nested=self._load_nested,
@@ -206,6 +219,7 @@ class Environment:
         self.functions.async_invocations.cancel_retries()
         cancel_pending_retries()
         self.event_sources.reset()
+        self.stepfunctions.reset()
         # Logs not yet written would be written after the restore: drop them instead.
         self.functions.drop_unwritten_logs()
         self.functions.invocations.clear()

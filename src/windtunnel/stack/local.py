@@ -20,6 +20,7 @@ from windtunnel.runtime.result import InvocationResult
 from windtunnel.stack.environment import Environment
 from windtunnel.stack.events import StackEvents
 from windtunnel.stack.iam import StackIam
+from windtunnel.stack.stepfunctions import StackStepFunctions
 
 __all__ = ["EmulatedStack", "InvocationError", "Stack"]
 
@@ -48,7 +49,8 @@ class Stack:
               stage: str | None = None, params: Mapping[str, str] | None = None,
               region: str | None = None, strict: bool = False,
               isolation: Isolation = "thread",
-              iam: IamMode | str = IamMode.ENFORCE) -> EmulatedStack:
+              iam: IamMode | str = IamMode.ENFORCE,
+              sfn_mock_config: Path | str | None = None) -> EmulatedStack:
         """Load the application at ``path`` into a new embedded cloud.
 
         ``path`` is a template file or a directory holding serverless.yml, template.yaml or
@@ -64,9 +66,13 @@ class Stack:
         functions make: ``"enforce"`` (the default) denies what AWS denies, ``"warn"``
         allows every call and records the denials for ``stack.iam.report()``, and ``"off"``
         checks nothing.
+
+        ``sfn_mock_config`` is a Step Functions Local mock configuration file; executions
+        started with ``#TestCaseName`` after the state machine ARN use its mocks. Without
+        it, the file named by the ``SFN_MOCK_CONFIG`` environment variable is used.
         """
         environment = Environment(region=region, strict=strict, isolation=isolation,
-                                  iam=iam)
+                                  iam=iam, sfn_mock_config=sfn_mock_config)
         stacks = environment.load(path, stack_name=stack_name, stage=stage, parameters=params)
         if len(stacks) != 1:
             names = ", ".join(stack.name for stack in stacks)
@@ -89,6 +95,8 @@ class EmulatedStack:
         self.events = StackEvents(self)
         """Records of the events, messages and deliveries since the stack was loaded or
         reset: ``published()``, ``messages()``, ``delivered()`` and ``wait_for()``."""
+        self.stepfunctions = StackStepFunctions(self)
+        """State machines: ``execute()`` with mocks on virtual time, and ``coverage()``."""
 
     @property
     def name(self) -> str:

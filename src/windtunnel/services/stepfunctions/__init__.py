@@ -1,0 +1,1 @@
+"""Step Functions: the Amazon States Language engine, its integrations and its API."""

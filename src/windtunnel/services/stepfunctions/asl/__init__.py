@@ -1,0 +1,1 @@
+"""The Amazon States Language: definitions, data flow, query languages and execution."""
