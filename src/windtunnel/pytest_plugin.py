@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from windtunnel import pytest_sfn_coverage as sfn_coverage
 from windtunnel.constants import ENV_REGION
 from windtunnel.errors import WindtunnelError
 from windtunnel.iam.report import IamReport, RoleGrants
@@ -148,6 +149,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--windtunnel-iam-report-file", metavar="PATH",
                     help="write the least-privilege report as JSON to PATH, relative to the "
                          "current directory")
+    sfn_coverage.add_options(group)
 
 
 # --- configure ----------------------------------------------------------------------------
@@ -164,6 +166,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(RunSummary(), "windtunnel-summary")
     if _iam_report_requested(config) and not hasattr(config, "workerinput"):
         config.pluginmanager.register(IamReportCollector(config), "windtunnel-iam-report")
+    if sfn_coverage.requested(config):
+        config.pluginmanager.register(sfn_coverage.SfnCoverageCollector(config),
+                                      "windtunnel-sfn-coverage")
 
 
 def _read_settings(config: pytest.Config) -> WindtunnelSettings:

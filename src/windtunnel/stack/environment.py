@@ -31,7 +31,11 @@ from windtunnel.services.cloudformation.models import StackRegistry
 from windtunnel.services.cloudformation.provider import CloudFormationProvider
 from windtunnel.services.events.provider import EventsProvider
 from windtunnel.services.events.targets.delivery import cancel_pending_retries
-from windtunnel.services.stepfunctions.coverage import PathCoverage
+from windtunnel.services.stepfunctions.coverage import (
+    PROCESS_COVERAGE,
+    PathCoverage,
+    TeeRecorder,
+)
 from windtunnel.services.stepfunctions.engine import Engine as StepFunctionsEngine
 from windtunnel.services.stepfunctions.mocks import MockConfig, find_mock_config
 from windtunnel.services.stepfunctions.provider import StepFunctionsProvider
@@ -122,8 +126,9 @@ class Environment:
         self.event_sources = EventSourcePollers(self.cloud, self.functions, self.clock)
         self.coverage = PathCoverage()
         """States and transitions that executions took, for path coverage reports."""
-        self.stepfunctions = StepFunctionsEngine(self.cloud, self.clock,
-                                                 recorder=self.coverage)
+        self.stepfunctions = StepFunctionsEngine(
+            self.cloud, self.clock,
+            recorder=TeeRecorder(self.coverage, PROCESS_COVERAGE.transitions))
         mock_path = find_mock_config(sfn_mock_config)
         if mock_path is not None:
             self.stepfunctions.mock_config = MockConfig.load(mock_path)
@@ -158,6 +163,8 @@ class Environment:
                 own_parameters = {key: value for key, value in (parameters or {}).items()
                                   if key in declared}
             stacks.append(self.deploy(template, stack_name=name, parameters=own_parameters))
+        for stack in stacks:
+            self._register_state_machines(stack)
         _exclude_loaded_objects_from_garbage_collection()
         return stacks
 
@@ -176,6 +183,15 @@ class Environment:
         logger.info("deployed stack %s: %d resources", stack.name, len(stack.resources))
         self.snapshot()
         return stack
+
+    def _register_state_machines(self, stack: DeployedStack) -> None:
+        """Give the test run's path coverage every state machine, run or not."""
+        for logical_id, resource in stack.resources.items():
+            if resource.resource_type != "AWS::StepFunctions::StateMachine":
+                continue
+            machine = self.stepfunctions.state_machine_ref(resource.physical_id)
+            PROCESS_COVERAGE.register(machine.name, machine.definition.text,
+                                      f"{stack.name}/{logical_id}")
 
     def set_endpoint_url(self, endpoint_url: str) -> None:
         """Point outputs' endpoint URLs at ``endpoint_url`` (after choosing a port, say)."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from windtunnel.errors import WindtunnelError
 from windtunnel.services.stepfunctions.asl.execution import Execution
-from windtunnel.services.stepfunctions.coverage import CoverageReport, coverage_report
+from windtunnel.services.stepfunctions.coverage import CoverageData, CoverageReport
 from windtunnel.services.stepfunctions.mocks import MockConfig, MockConfigError
 
 if TYPE_CHECKING:
@@ -139,14 +139,19 @@ class StackStepFunctions:
             path=list(execution.path))
 
     def coverage(self) -> CoverageReport:
-        """Path coverage of the stack's state machines by the executions so far."""
+        """Path coverage of the stack's state machines by the executions so far.
+
+        Machines are named by logical ID; ``report.text()`` lists what never ran and
+        ``report.machines[0].mermaid()`` draws it.
+        """
         engine = self._engine
-        definitions = {}
-        for machine in self._stack.client("stepfunctions").list_state_machines()[
-                "stateMachines"]:
-            ref = engine.state_machine_ref(machine["stateMachineArn"])
-            definitions[ref.name] = ref.definition
-        return coverage_report(definitions, self._stack.environment.coverage)
+        data = CoverageData()
+        data.transitions = self._stack.environment.coverage
+        for logical_id, resource in self._stack.deployed.resources.items():
+            if resource.resource_type == "AWS::StepFunctions::StateMachine":
+                machine = engine.state_machine_ref(resource.physical_id)
+                data.register(machine.name, machine.definition.text, logical_id)
+        return data.report()
 
 
 def _python_mocks(machine_name: str, mocks: Mapping[str, MockSpec]) -> Any:

@@ -17,7 +17,16 @@ from typing import Any
 
 from windtunnel.services.stepfunctions.asl.definition import Definition, StatesBlock
 
-__all__ = ["CoverageReport", "Edge", "PathCoverage", "coverage_report", "edges_of"]
+__all__ = [
+    "PROCESS_COVERAGE",
+    "CoverageData",
+    "CoverageReport",
+    "Edge",
+    "PathCoverage",
+    "TeeRecorder",
+    "coverage_report",
+    "edges_of",
+]
 
 START = "(start)"
 END = "(end)"
@@ -84,6 +93,75 @@ class PathCoverage:
         return cls.from_json(path.read_text(encoding="utf-8"))
 
 
+class CoverageData:
+    """Transitions taken and the definitions of the state machines they belong to.
+
+    One instance per process collects what every stack in it runs, so a test run's
+    coverage includes the stacks of all fixtures. Definitions are registered when a stack
+    is loaded, so state machines no test ran show as not covered at all.
+    """
+
+    def __init__(self) -> None:
+        self.transitions = PathCoverage()
+        self.definitions: dict[str, str] = {}
+        """Definition text by state machine name."""
+        self.labels: dict[str, str] = {}
+        """A readable name (``stack/LogicalId``) by state machine name."""
+
+    def register(self, name: str, definition: str, label: str | None = None) -> None:
+        """Remember a state machine's definition (and a label to show it by)."""
+        self.definitions[name] = definition
+        if label:
+            self.labels[name] = label
+
+    def merge(self, other: CoverageData) -> None:
+        """Add another process's data."""
+        self.transitions.merge(other.transitions)
+        self.definitions.update(other.definitions)
+        self.labels.update(other.labels)
+
+    def to_json(self) -> str:
+        """The data as JSON text, for a file ``windtunnel sfn coverage`` reads."""
+        transitions = json.loads(self.transitions.to_json())["transitions"]
+        return json.dumps({"transitions": transitions, "definitions": self.definitions,
+                           "labels": self.labels}, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> CoverageData:
+        """Read data written by :meth:`to_json`."""
+        document = json.loads(text)
+        data = cls()
+        data.transitions = PathCoverage.from_json(json.dumps(
+            {"transitions": document.get("transitions", [])}))
+        data.definitions = dict(document.get("definitions", {}))
+        data.labels = dict(document.get("labels", {}))
+        return data
+
+    def report(self) -> CoverageReport:
+        """The coverage of every registered state machine."""
+        from windtunnel.services.stepfunctions.asl.definition import parse_definition
+
+        definitions = {name: parse_definition(text)
+                       for name, text in self.definitions.items()}
+        report = coverage_report(definitions, self.transitions)
+        for machine in report.machines:
+            machine.label = self.labels.get(machine.name, machine.name)
+        report.machines.sort(key=lambda machine: machine.label)
+        return report
+
+
+class TeeRecorder:
+    """Records each transition in several :class:`PathCoverage` objects."""
+
+    def __init__(self, *targets: PathCoverage) -> None:
+        self.targets = targets
+
+    def record(self, state_machine: str, source: str, target: str, kind: str) -> None:
+        """Count the transition in every target."""
+        for coverage in self.targets:
+            coverage.record(state_machine, source, target, kind)
+
+
 def edges_of(definition: StatesBlock, prefix: str = "") -> list[Edge]:
     """Every transition a block (and the blocks nested in it) can take."""
     edges = [Edge(prefix + START, prefix + definition.start_at, "start")]
@@ -131,6 +209,8 @@ class MachineCoverage:
     """Every edge of the graph with the number of times it was taken."""
     states: dict[str, bool]
     """Every state with whether an execution entered it."""
+    label: str = ""
+    """The name to show: ``stack/LogicalId`` for a stack's state machine."""
 
     @property
     def missed_edges(self) -> list[Edge]:
@@ -168,6 +248,25 @@ class MachineCoverage:
         return "\n".join(lines) + "\n"
 
 
+    def dot(self) -> str:
+        """A Graphviz digraph with the taken transitions solid, the others dashed and red."""
+        def quoted(text: str) -> str:
+            return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+        lines = [f"digraph {quoted(self.label or self.name)} {{", "    rankdir=TB;"]
+        for name, covered in self.states.items():
+            style = "" if covered else ", color=red, style=dashed"
+            lines.append(f"    {quoted(name)} [shape=box{style}];")
+        for edge, count in sorted(self.edges.items()):
+            if count:
+                attributes = f'label="{edge.kind} x{count}"'
+            else:
+                attributes = f'label="{edge.kind}", color=red, style=dashed'
+            lines.append(f"    {quoted(edge.source)} -> {quoted(edge.target)} [{attributes}];")
+        lines.append("}")
+        return "\n".join(lines) + "\n"
+
+
 @dataclass
 class CoverageReport:
     """Coverage of several state machines."""
@@ -179,7 +278,8 @@ class CoverageReport:
         lines = []
         for machine in self.machines:
             covered_states = sum(1 for covered in machine.states.values() if covered)
-            lines.append(f"{machine.name}: {machine.percent:.0f}% of transitions "
+            lines.append(f"{machine.label or machine.name}: {machine.percent:.0f}% of "
+                         f"transitions "
                          f"({len(machine.edges) - len(machine.missed_edges)}/"
                          f"{len(machine.edges)}), {covered_states}/{len(machine.states)} "
                          f"states")
@@ -194,6 +294,7 @@ class CoverageReport:
         """The report as JSON-ready data."""
         return {"stateMachines": [{
             "name": machine.name,
+            "label": machine.label or machine.name,
             "percent": round(machine.percent, 1),
             "missedStates": [name for name, covered in machine.states.items() if not covered],
             "missedTransitions": [edge.describe() for edge in machine.missed_edges],
@@ -214,3 +315,7 @@ def coverage_report(definitions: Mapping[str, Definition],
         states = {state: state in entered for state in _states_of(definition)}
         machines.append(MachineCoverage(name, edges, states))
     return CoverageReport(machines)
+
+
+PROCESS_COVERAGE = CoverageData()
+"""What the state machines of every stack in this process did, for the test run's report."""
