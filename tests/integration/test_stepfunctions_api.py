@@ -23,6 +23,9 @@ Sources:
 - A Lambda function ARN as Resource (the older form) returns the function's output as the
   result and records LambdaFunction* events; the function's error type is the error name:
   https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html
+- SAM's StepFunctionsCallbackPolicy grants states:SendTaskSuccess on the state machine's
+  ARN, and AWS checks the callback against the state machine that issued the token:
+  https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/serverless-policy-template-list.html#stepfunctions-callback-policy
 - Mock configuration files and the #TestCase suffix of Step Functions Local:
   https://docs.aws.amazon.com/step-functions/latest/dg/sfn-local-mock-cfg-file.html
 """
@@ -50,6 +53,16 @@ def echo(event, context):
 
 def decline(event, context):
     raise PaymentDeclined("card 4242 was declined")
+
+
+def approve(event, context):
+    import json
+
+    import boto3
+
+    boto3.client("stepfunctions").send_task_success(
+        taskToken=event["token"], output=json.dumps({"approved": True}))
+    return {}
 """
 
 TEMPLATE = """
@@ -109,6 +122,32 @@ Resources:
             Resource: arn:aws:states:::lambda:invoke
             Parameters: {FunctionName: !Ref Echo, Payload: {}}
             End: true
+  Approver:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.approve
+      Policies: [{StepFunctionsCallbackPolicy: {StateMachineName: AutoApprovals}}]
+  Outbox: {Type: AWS::SQS::Queue}
+  AutoApprovals:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Name: AutoApprovals
+      Policies:
+        - LambdaInvokePolicy: {FunctionName: !Ref Approver}
+        - SQSSendMessagePolicy: {QueueName: !GetAtt Outbox.QueueName}
+      Definition:
+        StartAt: Approve
+        States:
+          Approve:
+            Type: Task
+            Resource: arn:aws:states:::lambda:invoke.waitForTaskToken
+            Parameters: {FunctionName: !Ref Approver, Payload: {"token.$": "$$.Task.Token"}}
+            Next: Notify
+          Notify:
+            Type: Task
+            Resource: arn:aws:states:::sqs:sendMessage
+            Parameters: {QueueUrl: !Ref Outbox, "MessageBody.$": "$"}
+            End: true
   Express:
     Type: AWS::Serverless::StateMachine
     Properties:
@@ -123,6 +162,7 @@ Outputs:
   LegacyArn: {Value: !Ref Legacy}
   UnauthorizedArn: {Value: !Ref Unauthorized}
   ExpressArn: {Value: !Ref Express}
+  AutoApprovalsArn: {Value: !Ref AutoApprovals}
 """
 
 
@@ -292,6 +332,19 @@ def test_a_task_without_heartbeat_times_out(stack: EmulatedStack) -> None:
     with pytest.raises(ClientError) as late:
         client.send_task_success(taskToken=token, output="{}")
     assert late.value.response["Error"]["Code"] == "TaskTimedOut"
+
+
+def test_a_function_sends_the_token_back_during_its_own_task(stack: EmulatedStack) -> None:
+    arn = _start(stack, "AutoApprovalsArn")
+
+    described = _describe(stack, arn)
+    messages = stack.client("sqs").receive_message(QueueUrl=stack.physical_id("Outbox"),
+                                                   MaxNumberOfMessages=10)["Messages"]
+
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    assert json.loads(described["output"])["MessageId"] == messages[0]["MessageId"]
+    # One SendMessage call sends one message.
+    assert [json.loads(message["Body"]) for message in messages] == [{"approved": True}]
 
 
 def test_stop_execution_aborts_it(stack: EmulatedStack) -> None:

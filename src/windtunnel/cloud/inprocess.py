@@ -51,6 +51,13 @@ class _InProcessSender:
 
 def attach(client: Any, cloud: Cloud) -> Any:
     """Make every request of a botocore ``client`` go to ``cloud``; return the client."""
+    # botocore calls every before-send handler and keeps the first response, so the
+    # handler that routes handlers' calls (by the credentials the cloud issued) would send
+    # a request of this client a second time.
+    from windtunnel.runtime.transport import route_request
+
+    client.meta.events.unregister("before-send", route_request)
+    client.meta.events.unregister("before-send", unique_id="windtunnel-function-transport")
     client.meta.events.register("before-send", _InProcessSender(cloud),
                                 unique_id="windtunnel-in-process")
     return client

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from windtunnel.cloud.pipeline import Cloud
 
-__all__ = ["enter_cloud", "install", "route_to", "use_own_default_session"]
+__all__ = ["enter_cloud", "install", "route_request", "route_to", "use_own_default_session"]
 
 _current_cloud: ContextVar[Cloud | None] = ContextVar("windtunnel_cloud", default=None)
 # The boto3 default session of the current execution environment, created on first use.
@@ -36,7 +36,8 @@ _clouds: weakref.WeakSet[Cloud] = weakref.WeakSet()
 _CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
 
 
-def _send(request: Any, **_: Any) -> Any:
+def route_request(request: Any, **_: Any) -> Any:
+    """botocore's before-send handler: send a handler's request to its cloud, if any."""
     cloud = _current_cloud.get() or _cloud_of_signature(request)
     if cloud is None:
         return None
@@ -106,14 +107,14 @@ def install() -> None:
         if not isinstance(boto3.DEFAULT_SESSION, _DefaultSessionSwitch):
             # Also after user code replaced it with boto3.setup_default_session().
             if boto3.DEFAULT_SESSION is not None:
-                boto3.DEFAULT_SESSION.events.register("before-send", _send,
+                boto3.DEFAULT_SESSION.events.register("before-send", route_request,
                                                       unique_id=_UNIQUE_ID)
             boto3.DEFAULT_SESSION = _DefaultSessionSwitch(boto3.DEFAULT_SESSION)
         if _installed:
             return
         from botocore.handlers import BUILTIN_HANDLERS
 
-        BUILTIN_HANDLERS.append(("before-send", _send))
+        BUILTIN_HANDLERS.append(("before-send", route_request))
         _installed = True
 
 

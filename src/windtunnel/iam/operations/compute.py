@@ -17,6 +17,8 @@ Sources for the rules that are not plain name-to-ARN:
 from __future__ import annotations
 
 import logging
+import weakref
+from collections.abc import Callable
 
 from windtunnel.iam.operations.core import Call, ServiceRules
 
@@ -118,7 +120,40 @@ LAMBDA_RULES = ServiceRules(
 # --- Step Functions ----------------------------------------------------------------------
 
 
+# Look up the state machine ARN of a task token; engines register theirs.
+_task_token_owners: list[weakref.WeakMethod[Callable[[str], str | None]]] = []
+
+
+def add_task_token_owner(lookup: Callable[[str], str | None]) -> None:
+    """Let ``lookup`` (a bound method) name the state machine a task token belongs to."""
+    _task_token_owners.append(weakref.WeakMethod(lookup))
+
+
+def _token_state_machine(token: str | None) -> str | None:
+    if not token:
+        return None
+    for reference in list(_task_token_owners):
+        lookup = reference()
+        if lookup is None:
+            _task_token_owners.remove(reference)
+            continue
+        arn = lookup(token)
+        if arn is not None:
+            return arn
+    return None
+
+
 def _states(call: Call) -> None:
+    if call.operation in ("SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"):
+        # NOTE: the Service Authorization Reference lists no resource type for these
+        # actions, but AWS checks them against the state machine whose execution issued
+        # the token: SAM's StepFunctionsCallbackPolicy grants them on that ARN, and AWS's
+        # AccessDenied messages for them name it. A token windtunnel did not issue is
+        # checked against "*".
+        owner = _token_state_machine(call.text("taskToken"))
+        if owner is not None:
+            call.check(f"states:{call.operation}", owner)
+        return
     for member in ("stateMachineArn", "executionArn", "activityArn", "mapRunArn",
                    "resourceArn", "stateMachineAliasArn", "stateMachineVersionArn"):
         call.add_arn(call.text(member))

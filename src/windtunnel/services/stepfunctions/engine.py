@@ -103,6 +103,9 @@ class Engine:
         self._token_numbers = itertools.count()
         self._local = threading.local()
         self._lock = threading.RLock()
+        from windtunnel.iam.operations.compute import add_task_token_owner
+
+        add_task_token_owner(self.token_state_machine)
 
     # --- running on the clock --------------------------------------------------------
 
@@ -298,6 +301,11 @@ class Engine:
         token = TaskToken(text, execution, state_name)
         self.tokens[text] = token
         return token
+
+    def token_state_machine(self, text: str) -> str | None:
+        """The ARN of the state machine whose execution issued the token ``text``."""
+        token = self.tokens.get(text)
+        return token.execution.state_machine.arn if token is not None else None
 
     def forget_task_token(self, text: str) -> None:
         """The task of ``text`` has ended; later callbacks are rejected."""

@@ -4,14 +4,15 @@ CreateStateMachine and UpdateStateMachine check the definition as Step Functions
 before moto stores it; ValidateStateMachineDefinition returns the same diagnostics.
 Executions (StartExecution, StartSyncExecution, DescribeExecution, GetExecutionHistory,
 ListExecutions, StopExecution, DescribeStateMachineForExecution), task callbacks
-(SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat) and GetActivityTask run on the
-engine. State machines, versions, aliases, activities and tags stay moto's.
+(SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat), GetActivityTask and TestState run
+on the engine. State machines, versions, aliases, activities and tags stay moto's.
 https://docs.aws.amazon.com/step-functions/latest/apireference/API_Operations.html
 
 Limitations:
     GetActivityTask answers at once (with no task when none is waiting) instead of
-    holding the request for up to 60 seconds. Redrive, map runs and the TestState API are
-    not emulated. Express executions keep their history (AWS keeps it only in logs).
+    holding the request for up to 60 seconds. Redrive and map runs are not emulated.
+    Express executions keep their history (AWS keeps it only in logs). TestState does not
+    check mocked results against the service's API model (fieldValidationMode).
 """
 
 from __future__ import annotations
@@ -227,6 +228,12 @@ class StepFunctionsProvider:
             return {}
         return {"taskToken": task.token.token, "input": task.input}
 
+    def test_state(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """TestState: run one state once and lay out its data-processing steps."""
+        from windtunnel.services.stepfunctions.state_testing import test_state
+
+        return test_state(self.engine, parameters)
+
     # --- helpers -----------------------------------------------------------------------
 
     def _new_execution(self, parameters: dict[str, Any], *, express_only: bool) -> Execution:
@@ -329,7 +336,7 @@ _OPERATIONS = frozenset({
     "StartExecution", "StartSyncExecution", "DescribeExecution",
     "DescribeStateMachineForExecution", "GetExecutionHistory", "ListExecutions",
     "StopExecution", "SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat",
-    "GetActivityTask",
+    "GetActivityTask", "TestState",
 })
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import random
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -38,7 +39,7 @@ from windtunnel.services.stepfunctions.asl.fibers import Fiber, Join, Outcome, S
 from windtunnel.services.stepfunctions.asl.json_text import size_in_bytes, to_json
 from windtunnel.services.stepfunctions.asl.payload import Scope, Variables, runtime_error
 
-__all__ = ["Interpreter", "TaskRunner", "Track"]
+__all__ = ["Interpreter", "TaskRunner", "Track", "matching", "retry_delay"]
 
 logger = logging.getLogger(__name__)
 
@@ -487,9 +488,9 @@ class Interpreter:
                 output = dataflow.state_output(state, raw_input, selected, attempt_scope)
                 return self._exit(track, state, attempt_scope, output, assigned, state.next)
             except StatesError as error:
-                index, retrier = _matching(state.retriers, error)
+                index, retrier = matching(state.retriers, error)
                 if retrier is not None and attempts[index] < retrier.max_attempts:
-                    delay = _retry_delay(retrier, attempts[index], track.execution)
+                    delay = retry_delay(retrier, attempts[index], track.execution.random)
                     attempts[index] += 1
                     retry_count += 1
                     self._record(track, state.name, state.name, f"retry {index}")
@@ -498,7 +499,7 @@ class Interpreter:
                     attempt_scope = self._scope(track, state, scope.entered_event_id,
                                                 retry_count)
                     continue
-                catch_index, catcher = _matching(state.catchers, error)
+                catch_index, catcher = matching(state.catchers, error)
                 if catcher is None:
                     raise
                 return self._caught(track, state, attempt_scope, raw_input, error, catcher,
@@ -536,7 +537,7 @@ class Interpreter:
         return exit_
 
 
-def _matching(entries: tuple[Retrier | Catcher, ...],
+def matching(entries: tuple[Retrier | Catcher, ...],
               error: StatesError) -> tuple[int, Any]:
     """The first retrier or catcher whose ErrorEquals matches ``error``.
 
@@ -558,7 +559,7 @@ def _matching(entries: tuple[Retrier | Catcher, ...],
     return -1, None
 
 
-def _retry_delay(retrier: Retrier, attempt: int, execution: Execution) -> float:
+def retry_delay(retrier: Retrier, attempt: int, random_source: random.Random | None) -> float:
     """Seconds before retry number ``attempt + 1``: IntervalSeconds * BackoffRate ** attempt,
     capped by MaxDelaySeconds, and drawn from [0, that] with JitterStrategy FULL.
     https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html#error-handling-retrying-after-an-error
@@ -566,8 +567,8 @@ def _retry_delay(retrier: Retrier, attempt: int, execution: Execution) -> float:
     delay = retrier.interval_seconds * retrier.backoff_rate ** attempt
     if retrier.max_delay_seconds is not None:
         delay = min(delay, retrier.max_delay_seconds)
-    if retrier.jitter == "FULL":
-        delay = execution.random.uniform(0, delay)
+    if retrier.jitter == "FULL" and random_source is not None:
+        delay = random_source.uniform(0, delay)
     return delay
 
 
