@@ -221,7 +221,8 @@ def test_history_events_chain_their_ids(stack: EmulatedStack) -> None:
         "ExecutionStarted", "PassStateEntered", "PassStateExited", "WaitStateEntered",
         "WaitStateExited", "SucceedStateEntered", "SucceedStateExited", "ExecutionSucceeded"]
     assert [event["id"] for event in events] == list(range(1, 9))
-    assert [event["previousEventId"] for event in events] == list(range(0, 8))
+    # The first state's events link to 0, not to ExecutionStarted.
+    assert [event["previousEventId"] for event in events] == [0, 0, 2, 3, 4, 5, 6, 7]
     assert events[1]["stateEnteredEventDetails"] == {
         "name": "Prepare", "input": "{}", "inputDetails": {"truncated": False}}
     assert json.loads(events[2]["stateExitedEventDetails"]["output"]) == {

@@ -307,8 +307,6 @@ def test_pass_result_over_limit(sfn: Machines) -> None:
     assert event_types(result) == ["ExecutionStarted", "PassStateEntered", "ExecutionFailed"]
 
 
-@pytest.mark.xfail(strict=True, reason="interpreter._matching keeps States.ALL from catching "
-                                       "States.DataLimitExceeded, which AWS catches")
 def test_data_limit_caught_by_all(sfn: Machines) -> None:
     """States.ALL catches States.DataLimitExceeded of a task result (STATES_ERRORS,
     test_task_lambda_catch_state_all_data_limit_exceeded_on_large_utf8_response)."""
@@ -323,8 +321,6 @@ def test_data_limit_caught_by_all(sfn: Machines) -> None:
     assert result.output["Error"] == "States.DataLimitExceeded"
 
 
-@pytest.mark.xfail(strict=True, reason="the interpreter checks the size when the state exits, "
-                                       "after TaskSucceeded, where AWS fails the task itself")
 def test_data_limit_fails_the_task(sfn: Machines) -> None:
     """A result over the limit is a task failure (STATES_ERRORS,
     test_task_lambda_data_limit_exceeded_on_large_utf8_response)."""

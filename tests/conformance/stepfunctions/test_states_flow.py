@@ -167,8 +167,6 @@ def test_wait_seconds_path_negative(sfn: Machines) -> None:
                                    "(entered at the event id #2). ")
 
 
-@pytest.mark.xfail(strict=True, reason="interpreter._wait_seconds accepts a fractional "
-                                       "SecondsPath value")
 def test_wait_seconds_path_fraction(sfn: Machines) -> None:
     """A fractional SecondsPath value fails with States.Runtime (WAIT, [1.5])."""
     definition = single({"Type": "Wait", "SecondsPath": "$.input.waitSeconds"}, "WaitState")
@@ -181,9 +179,6 @@ def test_wait_seconds_path_fraction(sfn: Machines) -> None:
                             "be parsed as a long value: $.input.waitSeconds == 1.5")
 
 
-@pytest.mark.xfail(strict=True, reason="interpreter._wait_seconds words a negative "
-                                       "SecondsPath as 'does not reference a valid positive "
-                                       "integer' where AWS says 'references a negative value'")
 def test_wait_seconds_path_negative_message(sfn: Machines) -> None:
     """The cause for a negative SecondsPath names the path and value (WAIT, [-1])."""
     definition = single({"Type": "Wait", "SecondsPath": "$.input.waitSeconds"}, "WaitState")
@@ -239,8 +234,6 @@ def test_wait_timestamp_path_formats(sfn: Machines, suffix: str, succeeds: bool,
         "date-time format string: "), source
 
 
-@pytest.mark.xfail(strict=True, reason="interpreter._wait_seconds prints the invalid "
-                                       "timestamp as JSON where AWS prints '$.path == value'")
 def test_wait_timestamp_path_invalid_message(sfn: Machines) -> None:
     """The cause names the TimestampPath and its value (WAIT test_wait_timestamppath[])."""
     definition = single({"Type": "Wait", "TimestampPath": "$.start_at"}, "State_1")
@@ -264,8 +257,6 @@ def test_wait_timestamp_path_in_future(sfn: Machines) -> None:
     assert result.history[-1]["timestamp"] == pytest.approx(target.timestamp())
 
 
-@pytest.mark.xfail(strict=True, reason="interpreter._wait_seconds accepts a timestamp more "
-                                       "than 2**31 seconds ahead, which AWS rejects")
 def test_wait_timestamp_too_far(sfn: Machines) -> None:
     """A wait of more than 24855 days fails (WAIT test_timestamp_too_far_in_future_boundary)."""
     target = sfn.now() + datetime.timedelta(days=24856)

@@ -69,8 +69,6 @@ def test_simple_task_events(sfn: Machines) -> None:
     assert exited == {"name": "Work", "output": '{"r":1}', "outputDetails": {"truncated": False}}
 
 
-@pytest.mark.xfail(strict=True, reason="Interpreter.start links the first state's entered "
-                                       "event to ExecutionStarted (1); AWS records 0")
 def test_first_state_links_to_zero(sfn: Machines) -> None:
     """The first StateEntered event has previousEventId 0 (BASE test_state_fail_path and
     every recorded history)."""
@@ -186,9 +184,6 @@ def test_parallel_catch_event_types(sfn: Machines) -> None:
     assert "parallelStateStartedEventDetails" not in result.history[2]
 
 
-@pytest.mark.xfail(strict=True, reason="the interpreter links ParallelStateFailed to "
-                                       "ParallelStateStarted; AWS links it to the failed "
-                                       "branch's last event")
 def test_parallel_catch_links(sfn: Machines) -> None:
     """previousEventId of each event (SCENARIOS test_parallel_state_catch)."""
     result = sfn.run(PARALLEL_CATCH, {})
@@ -196,9 +191,6 @@ def test_parallel_catch_links(sfn: Machines) -> None:
     assert history_links(result) == PARALLEL_CATCH_HISTORY
 
 
-@pytest.mark.xfail(strict=True, reason="the interpreter records ParallelStateFailed after "
-                                       "every failed attempt; AWS records it only once the "
-                                       "retries are exhausted")
 def test_parallel_retry_event_types(sfn: Machines) -> None:
     """A retried Parallel state starts again without a failed event in between (SCENARIOS
     test_parallel_state_retry)."""
@@ -265,9 +257,6 @@ def test_map_event_types(sfn: Machines) -> None:
     assert result.events("MapStateStarted")[0]["mapStateStartedEventDetails"] == {"length": 3}
 
 
-@pytest.mark.xfail(strict=True, reason="map_state links every MapIterationStarted to "
-                                       "MapStateStarted and the interpreter links the first "
-                                       "state to ExecutionStarted; AWS chains them differently")
 def test_map_links(sfn: Machines) -> None:
     """previousEventId of each Map event (EVALUATE test_base_map[ITEMS])."""
     result = sfn.run(MAP_ITEMS, {})

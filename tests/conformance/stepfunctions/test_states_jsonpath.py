@@ -169,9 +169,6 @@ def test_context_object(sfn: Machines) -> None:
         assert moment.year >= 2000, name
 
 
-@pytest.mark.xfail(strict=True, reason="Interpreter._scope puts RetryCount in $$.State of "
-                                       "every state; AWS has only Name and EnteredTime there "
-                                       "outside a Task")
 def test_context_state_of_pass(sfn: Machines) -> None:
     """$$.State of a Pass state is Name and EnteredTime (BASE
     test_query_context_object_values)."""

@@ -17,13 +17,15 @@ from typing import TYPE_CHECKING, Any
 from windtunnel.services.stepfunctions.asl import dataflow
 from windtunnel.services.stepfunctions.asl.definition import State
 from windtunnel.services.stepfunctions.asl.errors import (
+    DATA_LIMIT_EXCEEDED,
     HEARTBEAT_TIMEOUT,
     TIMEOUT,
     StatesError,
 )
 from windtunnel.services.stepfunctions.asl.execution import Execution
 from windtunnel.services.stepfunctions.asl.fibers import Await, Future
-from windtunnel.services.stepfunctions.asl.json_text import to_json
+from windtunnel.services.stepfunctions.asl.interpreter import PAYLOAD_LIMIT
+from windtunnel.services.stepfunctions.asl.json_text import size_in_bytes, to_json
 from windtunnel.services.stepfunctions.asl.payload import Scope, read_path, runtime_error
 from windtunnel.services.stepfunctions.asl.resources import (
     ACTIVITY,
@@ -83,6 +85,11 @@ class Tasks:
             result = yield from self._perform(
                 interpreter, execution, track, state, resource, arguments, token, timeout,
                 heartbeat, self._credentials_role(state, scope, raw_input))
+            # An oversized result fails the task itself, before ResultSelector.
+            if size_in_bytes(to_json(result)) > PAYLOAD_LIMIT:
+                raise StatesError(DATA_LIMIT_EXCEEDED, (
+                    f"The state/task '{state.name}' returned a result with a size exceeding "
+                    f"the maximum number of bytes service limit."))
         except StatesError as error:
             self._failed(interpreter, track, resource, error)
             raise

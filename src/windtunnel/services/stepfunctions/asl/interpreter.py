@@ -126,8 +126,9 @@ class Interpreter:
             details["stateMachineAliasArn"] = execution.state_machine.alias_arn
         if execution.state_machine.version_arn:
             details["stateMachineVersionArn"] = execution.state_machine.version_arn
-        started = execution.history.add("ExecutionStarted", 0, details)
-        track = Track(execution, Variables(), started)
+        execution.history.add("ExecutionStarted", 0, details)
+        # The first state's events link to 0, not to ExecutionStarted, as AWS records.
+        track = Track(execution, Variables(), 0)
 
         fiber = Fiber(self.clock, self._run_execution(execution, track),
                       lambda outcome: self._finish(execution, track, outcome))
@@ -225,11 +226,9 @@ class Interpreter:
     def _scope(self, track: Track, state: State, entered_id: int, retry_count: int = 0,
                extra_context: Mapping[str, Any] | None = None) -> Scope:
         context = track.execution.context_object()
-        context["State"] = {
-            "EnteredTime": iso_time(self.clock.now()),
-            "Name": state.name,
-            "RetryCount": retry_count,
-        }
+        context["State"] = {"EnteredTime": iso_time(self.clock.now()), "Name": state.name}
+        if state.type == "Task":
+            context["State"]["RetryCount"] = retry_count
         if extra_context:
             context.update(extra_context)
         return Scope(state.name, entered_id, context, track.variables,
@@ -336,36 +335,64 @@ class Interpreter:
         return self._exit(track, state, scope, output, assigned, state.next)
 
     def _wait_seconds(self, state: State, scope: Scope, raw_input: Any) -> float:
+        """The seconds a Wait state waits, with AWS's causes for values it cannot use.
+        https://docs.aws.amazon.com/step-functions/latest/dg/state-wait.html
+        """
         from windtunnel.services.stepfunctions.asl.choice import parse_timestamp
         from windtunnel.services.stepfunctions.asl.payload import read_path
 
         if state.jsonata:
             states = dataflow.jsonata_states(raw_input, scope)
-            seconds = dataflow.jsonata_value(state.get("Seconds"), scope, states) \
-                if state.has("Seconds") else None
-            timestamp = dataflow.jsonata_value(state.get("Timestamp"), scope, states) \
-                if state.has("Timestamp") else None
-        else:
-            selected = dataflow.apply_input_path(state, raw_input, scope)
-            seconds = state.get("Seconds")
-            if state.has("SecondsPath"):
-                seconds = read_path(state.get("SecondsPath"), selected, scope)
-            timestamp = state.get("Timestamp")
-            if state.has("TimestampPath"):
-                timestamp = read_path(state.get("TimestampPath"), selected, scope)
+            if state.has("Seconds"):
+                seconds = dataflow.jsonata_value(state.get("Seconds"), scope, states,
+                                                 field="Seconds")
+                return self._checked_seconds(scope, seconds, "Seconds", "Seconds")
+            timestamp = dataflow.jsonata_value(state.get("Timestamp"), scope, states,
+                                               field="Timestamp")
+            return self._seconds_until(scope, parse_timestamp(timestamp), "Timestamp",
+                                       timestamp)
 
-        if seconds is not None:
-            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or \
-                    seconds < 0:
-                raise runtime_error(scope, f"The SecondsPath parameter does not reference "
-                                           f"a valid positive integer: {to_json(seconds)}")
-            return float(seconds)
-        moment = parse_timestamp(timestamp)
+        selected = dataflow.apply_input_path(state, raw_input, scope)
+        if state.has("Seconds"):
+            return float(state.get("Seconds"))
+        if state.has("SecondsPath"):
+            path = str(state.get("SecondsPath"))
+            seconds = read_path(path, selected, scope)
+            return self._checked_seconds(scope, seconds, "SecondsPath",
+                                         f"{path} == {_plain(seconds)}")
+        if state.has("Timestamp"):
+            timestamp = state.get("Timestamp")
+            return self._seconds_until(scope, parse_timestamp(timestamp), "Timestamp",
+                                       timestamp)
+        path = str(state.get("TimestampPath"))
+        timestamp = read_path(path, selected, scope)
+        return self._seconds_until(scope, parse_timestamp(timestamp), "TimestampPath",
+                                   f"{path} == {_plain(timestamp)}")
+
+    def _checked_seconds(self, scope: Scope, seconds: Any, field: str, shown: str) -> float:
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or \
+                seconds != int(seconds):
+            raise runtime_error(scope, f"The {field} parameter cannot be parsed as a long "
+                                       f"value: {shown}")
+        if seconds < 0:
+            raise runtime_error(scope, f"The {field} parameter references a negative value: "
+                                       f"{shown}")
+        return self._not_too_long(scope, float(seconds))
+
+    def _seconds_until(self, scope: Scope, moment: datetime.datetime | None, field: str,
+                       shown: Any) -> float:
         if moment is None:
-            raise runtime_error(scope, f"The TimestampPath parameter does not reference a "
-                                       f"valid ISO-8601 extended offset date-time format "
-                                       f"string: {to_json(timestamp)}")
-        return max((moment - self.clock.now()).total_seconds(), 0.0)
+            raise runtime_error(scope, f"The {field} parameter does not reference a valid "
+                                       f"ISO-8601 extended offset date-time format string: "
+                                       f"{_plain(shown)}")
+        return self._not_too_long(scope, max((moment - self.clock.now()).total_seconds(), 0))
+
+    @staticmethod
+    def _not_too_long(scope: Scope, seconds: float) -> float:
+        # AWS counts the delay in a signed 32-bit number of seconds (about 24,855 days).
+        if seconds > _LONGEST_WAIT:
+            raise runtime_error(scope, "Wait state delay is too long.")
+        return seconds
 
     def _run_choice(self, track: Track, state: State, scope: Scope,
                     raw_input: Any) -> Generator[Any, Any, _Exit]:
@@ -439,28 +466,48 @@ class Interpreter:
         def attempt(attempt_scope: Scope) -> Work:
             branch_input = dataflow.effective_input(state, raw_input, attempt_scope)
             started = self._event(track, "ParallelStateStarted")
+            last_events: list[int] = []
             children = [self._branch_work(track, branch, branch_input, started,
-                                          f"{state.name}/branch {number}/")
+                                          f"{state.name}/branch {number}/", last_events)
                         for number, branch in enumerate(state.branches)]
             outcomes = yield Join(children, on_outcome=lambda outcome: outcome.error is not None)
             failed = next((outcome for outcome in outcomes if outcome.error is not None), None)
             if failed is not None:
-                self._event(track, "ParallelStateFailed")
                 raise failed.error
-            self._event(track, "ParallelStateSucceeded")
+            # AWS links ParallelStateSucceeded and the state's exit to the last event of
+            # the branches, as for a Map state's iterations.
+            track.last_event_id = max(last_events, default=started)
+            self._side_event(track, "ParallelStateSucceeded")
             return [outcome.value for outcome in outcomes]
 
         exit_ = yield from self._with_retry_and_catch(track, state, scope, raw_input, attempt)
         return exit_
 
     def _branch_work(self, track: Track, branch: StatesBlock, branch_input: Any,
-                     started: int, prefix: str) -> Callable[[], Work]:
+                     started: int, prefix: str, last_events: list[int]) -> Callable[[], Work]:
         def work() -> Work:
             child = track.child(started, track.prefix + prefix)
-            output = yield from self.run_block(child, branch, branch_input)
+            try:
+                output = yield from self.run_block(child, branch, branch_input)
+            except StatesError as error:
+                error.last_event_id = child.last_event_id  # type: ignore[attr-defined]
+                raise
+            last_events.append(child.last_event_id)
             return output
 
         return work
+
+    def _side_event(self, track: Track, event_type: str,
+                    details: dict[str, Any] | None = None) -> int:
+        """Record an event that the next event of the track does not link to.
+
+        AWS records MapStateSucceeded and ParallelStateSucceeded this way: the state's
+        exit links to the event before them.
+        """
+        before = track.last_event_id
+        event_id = self._event(track, event_type, details)
+        track.last_event_id = before
+        return event_id
 
     def _run_map(self, track: Track, state: State, scope: Scope,
                  raw_input: Any) -> Generator[Any, Any, _Exit]:
@@ -499,11 +546,22 @@ class Interpreter:
                     attempt_scope = self._scope(track, state, scope.entered_event_id,
                                                 retry_count)
                     continue
+                self._record_failure(track, state, error)
                 catch_index, catcher = matching(state.catchers, error)
                 if catcher is None:
                     raise
                 return self._caught(track, state, attempt_scope, raw_input, error, catcher,
                                     catch_index)
+
+    def _record_failure(self, track: Track, state: State, error: StatesError) -> None:
+        """ParallelStateFailed or MapStateFailed, once no retry is left, linked to the
+        last event of the branch or iteration that failed."""
+        if state.type not in ("Parallel", "Map"):
+            return
+        last = getattr(error, "last_event_id", None)
+        if last is not None:
+            track.last_event_id = last
+        self._event(track, f"{state.type}StateFailed")
 
     def _caught(self, track: Track, state: State, scope: Scope, raw_input: Any,
                 error: StatesError, catcher: Catcher, index: int) -> _Exit:
@@ -537,14 +595,26 @@ class Interpreter:
         return exit_
 
 
+# The longest wait AWS accepts: 2**31 - 1 seconds.
+_LONGEST_WAIT = 2**31 - 1
+
+
+def _plain(value: Any) -> str:
+    """A value as AWS prints it in Wait causes: text unquoted, the rest as JSON."""
+    return value if isinstance(value, str) else to_json(value)
+
+
 def matching(entries: tuple[Retrier | Catcher, ...],
               error: StatesError) -> tuple[int, Any]:
     """The first retrier or catcher whose ErrorEquals matches ``error``.
 
-    ``States.ALL`` matches every error except States.Runtime and States.DataLimitExceeded;
-    ``States.TaskFailed`` matches every error except States.Timeout; States.Runtime is
-    never caught.
+    ``States.ALL`` matches every error except States.Runtime; ``States.TaskFailed``
+    matches every error except States.Timeout; States.Runtime is never caught.
     https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
+    The documentation says States.ALL does not catch States.DataLimitExceeded either, but
+    AWS-recorded executions show a Catch on States.ALL taking a task's oversized result
+    (LocalStack's tests/aws/services/stepfunctions/v2/error_handling snapshots,
+    test_task_lambda_catch_state_all_data_limit_exceeded_on_large_utf8_response).
     """
     if error.error == RUNTIME:
         return -1, None
@@ -552,9 +622,9 @@ def matching(entries: tuple[Retrier | Catcher, ...],
         for name in entry.error_equals:
             if name == error.error:
                 return index, entry
-            if name == ALL and error.error != DATA_LIMIT_EXCEEDED:
+            if name == ALL:
                 return index, entry
-            if name == TASK_FAILED and error.error not in (TIMEOUT, DATA_LIMIT_EXCEEDED):
+            if name == TASK_FAILED and error.error != TIMEOUT:
                 return index, entry
     return -1, None
 

@@ -46,6 +46,8 @@ class MapRun:
         self.raw_input = raw_input
         processor = state.get("ItemProcessor") or {}
         self.distributed = (processor.get("ProcessorConfig") or {}).get("Mode") == "DISTRIBUTED"
+        self.chain_last = 0
+        self.last_iteration_event = 0
 
     def work(self) -> Work:
         """Run the iterations and return their outputs in item order."""
@@ -56,6 +58,11 @@ class MapRun:
 
         started = self.interpreter._event(self.track, "MapStateStarted",
                                           {"length": len(inputs)})
+        # AWS links each MapIterationStarted to the last state event of the iteration that
+        # ended before it (MapStateStarted for the first), and MapStateSucceeded and the
+        # state's exit to the last MapIterationSucceeded.
+        self.chain_last = started
+        self.last_iteration_event = started
         tolerated = self._tolerated_failures(len(inputs))
         failures = 0
 
@@ -66,18 +73,21 @@ class MapRun:
             failures += 1
             return failures > tolerated
 
-        children = [self._iteration(index, value, started)
+        children = [self._iteration(index, value)
                     for index, value in enumerate(inputs)]
         outcomes = yield Join(children, max_concurrency=self._max_concurrency(selected),
                               on_outcome=on_outcome)
         failed = [outcome for outcome in outcomes if outcome.error is not None]
         if len(failed) > tolerated:
-            self.interpreter._event(self.track, "MapStateFailed")
             if self.distributed and tolerated > 0:
-                raise StatesError(EXCEED_TOLERATED_FAILURE_THRESHOLD,
-                                  "The specified tolerated failure threshold was exceeded")
+                exceeded = StatesError(EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                                       "The specified tolerated failure threshold was "
+                                       "exceeded")
+                exceeded.last_event_id = self.last_iteration_event  # type: ignore[attr-defined]
+                raise exceeded
             raise failed[0].error
-        self.interpreter._event(self.track, "MapStateSucceeded")
+        self.track.last_event_id = self.last_iteration_event
+        self.interpreter._side_event(self.track, "MapStateSucceeded")
         del state
         return [outcome.value if outcome.error is None else
                 {"Error": getattr(outcome.error, "error", ""),
@@ -182,22 +192,25 @@ class MapRun:
             tolerated = max(tolerated, math.floor(total * float(percentage) / 100))
         return tolerated
 
-    def _iteration(self, index: int, value: Any, started: int) -> Any:
+    def _iteration(self, index: int, value: Any) -> Any:
         interpreter = self.interpreter
         processor = self.state.branches[0]
 
         def work() -> Work:
-            child = self.track.child(started, f"{self.track.prefix}{self.state.name}/")
-            interpreter._event(child, "MapIterationStarted",
-                               {"name": self.state.name, "index": index})
+            child = self.track.child(self.chain_last, f"{self.track.prefix}{self.state.name}/")
+            details = {"name": self.state.name, "index": index}
+            interpreter._event(child, "MapIterationStarted", details)
             try:
                 output = yield from interpreter.run_block(child, processor, value)
-            except StatesError:
-                interpreter._event(child, "MapIterationFailed",
-                                   {"name": self.state.name, "index": index})
+            except StatesError as error:
+                self.chain_last = child.last_event_id
+                self.last_iteration_event = interpreter._event(child, "MapIterationFailed",
+                                                               details)
+                error.last_event_id = self.last_iteration_event  # type: ignore[attr-defined]
                 raise
-            interpreter._event(child, "MapIterationSucceeded",
-                               {"name": self.state.name, "index": index})
+            self.chain_last = child.last_event_id
+            self.last_iteration_event = interpreter._event(child, "MapIterationSucceeded",
+                                                           details)
             return output
 
         return work
