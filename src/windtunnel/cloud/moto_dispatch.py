@@ -9,8 +9,10 @@ windtunnel does not route never reaches moto by accident.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,7 +21,12 @@ from botocore.awsrequest import AWSPreparedRequest
 
 from windtunnel.cloud.messages import AwsRequest, AwsResponse
 
-__all__ = ["MotoDispatcher", "OperationNotImplemented", "ServiceNotEmulated"]
+__all__ = [
+    "MotoDispatcher",
+    "OperationNotImplemented",
+    "ServiceNotEmulated",
+    "cache_moto_name_conversions",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +102,29 @@ class MotoDispatcher:
             routes = [(re.compile(url), answer) for url, answer in _backend(service).urls.items()]
             self._routes[service] = routes
         return routes
+
+
+def cache_moto_name_conversions() -> None:
+    """Make moto convert each CamelCase name to snake_case once, not on every call.
+
+    moto's ``camelcase_to_underscores`` walks the name character by character. Its callers
+    run it for every request's action and, in SQS, for each of 14 attribute names whenever
+    a queue's attributes are read. SendMessage reads them once and ReceiveMessage three
+    times per message, about 70 microseconds each as measured on a 2-core AMD EPYC. The
+    function depends only on its argument, so a cache returns the same names.
+    """
+    import moto.core.utils as moto_utils
+
+    original = moto_utils.camelcase_to_underscores
+    if hasattr(original, "cache_info"):
+        return  # Already cached by an earlier cloud.
+    cached = functools.lru_cache(maxsize=4096)(original)
+    moto_utils.camelcase_to_underscores = cached
+    # Modules imported before this point hold their own reference to the function.
+    for name, module in list(sys.modules.items()):
+        if name.startswith("moto.") and getattr(module, "camelcase_to_underscores",
+                                                None) is original:
+            module.camelcase_to_underscores = cached  # type: ignore[attr-defined]
 
 
 def _url_patterns() -> list[tuple[str, re.Pattern[str]]]:

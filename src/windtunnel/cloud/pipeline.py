@@ -36,6 +36,7 @@ from windtunnel.cloud.moto_dispatch import (
     MotoDispatcher,
     OperationNotImplemented,
     ServiceNotEmulated,
+    cache_moto_name_conversions,
 )
 from windtunnel.cloud.protocols import AwsError, render_error
 from windtunnel.cloud.s3_corrections import evaluate_bucket_policies_with_conditions
@@ -123,6 +124,7 @@ class Cloud:
         self._before_dispatch: list[Callable[[AwsRequest], None]] = []
         self.data_planes: dict[str, DataPlaneHandler] = {}
         self._moto = MotoDispatcher()
+        cache_moto_name_conversions()
         self.add_side_effect(detach_moto_event_source_mappings)
         allow_inline_policies_without_version()
         match_event_source_mappings_by_name_or_arn()

@@ -186,8 +186,10 @@ class SqsPoller:
                 functools.partial(self._end_visibility, region, queue.name, handles),
                 description=f"end the visibility timeout of {len(handles)} messages in "
                             f"{queue.name}")
-        if len(messages) >= mapping.batch_size and (not failed or visibility_timeout > 0):
-            # More messages may be waiting.
+        if (len(messages) >= mapping.batch_size and (not failed or visibility_timeout > 0)
+                and _has_visible_messages(queue)):
+            # More messages are waiting. Messages that become visible or arrive later
+            # request their own poll.
             self._request_poll(mapping, queue)
 
     def _deliver(self, mapping: EventSourceMapping, records: list[dict[str, Any]]) -> set[str]:
@@ -210,6 +212,11 @@ class SqsPoller:
                         mapping.function_name)
             return set(identifiers)
         return set(failed)
+
+
+def _has_visible_messages(queue: Any) -> bool:
+    """Tell whether moto's ``queue`` contains a message that a receive could return now."""
+    return any(message.visible and not message.delayed for message in queue._messages)
 
 
 def sqs_record(queue: Any, message: Any, region: str) -> dict[str, Any]:

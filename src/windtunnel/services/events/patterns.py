@@ -6,7 +6,8 @@ The implementation lives in the ``patterns_*`` modules beside this one:
 - ``patterns_compile``: validation with ruler's messages, and ``$or`` expansion.
 - ``patterns_matchers``: one matcher class per operator.
 - ``patterns_match``: event flattening and array-consistent matching.
-- ``patterns_index``: ``PatternIndex`` for matching one event against many rules.
+- ``patterns_index``: ``PatternIndex``, a tree over the exact values of many rules that
+  finds the ones an event matches.
 
 Limitations compared with EventBridge:
 

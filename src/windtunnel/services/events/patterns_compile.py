@@ -12,7 +12,7 @@ import ipaddress
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -31,6 +31,8 @@ from windtunnel.services.events.patterns_matchers import (
     Suffix,
     ValueMatcher,
     Wildcard,
+    is_nan,
+    is_number,
     parse_ip,
 )
 
@@ -80,16 +82,49 @@ class FieldCondition:
     """The matchers for one flattened field path, ORed together.
 
     ``allows_absence`` is set by ``{"exists": false}``: the condition then also holds when
-    the event has no value at ``path``.
+    the event has no value at ``path``. The exact strings and numbers among the matchers
+    are also kept in sets, which ``accepts`` tries before the other matchers.
     """
 
     path: str
     matchers: tuple[ValueMatcher, ...]
     allows_absence: bool
+    exact_strings: frozenset[str] = field(init=False, repr=False, compare=False)
+    exact_numbers: frozenset[int | float | Decimal] = field(init=False, repr=False,
+                                                           compare=False)
+    other_matchers: tuple[ValueMatcher, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        strings: set[str] = set()
+        numbers: set[int | float | Decimal] = set()
+        others: list[ValueMatcher] = []
+        for matcher in self.matchers:
+            if isinstance(matcher, ExactString):
+                strings.add(matcher.value)
+                if matcher.address is not None:
+                    # Other spellings of the same IP address need the matcher itself.
+                    others.append(matcher)
+            elif isinstance(matcher, ExactNumber) and not is_nan(matcher.value):
+                # Equal numbers hash equally across int, float and Decimal, so set
+                # membership is the matcher's ``==``. NaN, never equal to itself, stays out.
+                numbers.add(matcher.value)
+            else:
+                others.append(matcher)
+        object.__setattr__(self, "exact_strings", frozenset(strings))
+        object.__setattr__(self, "exact_numbers", frozenset(numbers))
+        object.__setattr__(self, "other_matchers", tuple(others))
 
     def accepts(self, value: Any) -> bool:
         """Return whether one event leaf value satisfies any matcher."""
-        return any(matcher.matches(value) for matcher in self.matchers)
+        if isinstance(value, str):
+            if value in self.exact_strings:
+                return True
+        elif is_number(value) and value in self.exact_numbers:
+            return True
+        for matcher in self.other_matchers:  # noqa: SIM110 (a loop is faster than any() here)
+            if matcher.matches(value):
+                return True
+        return False
 
 
 # One branch of a pattern: every condition must hold. "$or" yields several branches.

@@ -1,14 +1,20 @@
 """An index of many event patterns that finds the matching ones without testing them all.
 
-Each pattern branch that requires a field to equal one of a few exact values (a string,
-number, boolean or null) is filed under that field path and those values. Matching an
-event then looks up the event's own values at the indexed paths and fully tests only
-the branches found there. Branches without such a field, for example ones built only from
-``prefix`` or ``numeric``, are tested on every event.
+The index is a tree over the exact-value conditions of each pattern branch. A condition is
+exact when it accepts only exact strings, numbers, booleans or null and does not allow
+absence. A branch's exact conditions, sorted by path, are the edges from the root to the
+node where the branch is filed. An edge is followed when the event has one of the
+condition's values at its path. Matching an event walks only the edges the event's own
+values select, so the work depends on how many branches the event's values reach, not on
+how many rules the index contains. The branches filed at the nodes reached are then tested on the
+conditions the tree did not check. Equal conditions of different rules are stored once
+and evaluated at most once per event. Branches without exact conditions sit at the root
+and are tested on every event.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Hashable, Mapping
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -17,49 +23,123 @@ from windtunnel.services.events.patterns_compile import Branch, FieldCondition
 from windtunnel.services.events.patterns_match import (
     FlatEvent,
     Pattern,
+    ReadPlan,
+    Trail,
     branch_matches,
+    branch_matches_without_arrays,
+    build_read_plan,
     compile_pattern,
-    flatten_event,
+    gather_fields,
 )
-from windtunnel.services.events.patterns_matchers import ExactLiteral, ExactNumber, ExactString
+from windtunnel.services.events.patterns_matchers import (
+    ExactLiteral,
+    ExactNumber,
+    ExactString,
+    is_nan,
+)
 
 RuleId = TypeVar("RuleId", bound=Hashable)
 
-# A JSON type tag with the value, so that "1", 1 and true never share a key.
-ValueKey = tuple[str, Any]
+# The key of an event leaf value in the tree. Strings and numbers are their own keys, which
+# never collide: a Python string never equals a number. Booleans and null are wrapped,
+# because True == 1 and False == 0 in Python while JSON keeps them apart.
+ValueKey = Hashable
+_LITERAL = "literal"
+
+# The edge label of one exact condition: its path and the keys of its values.
+EdgeLabel = tuple[str, frozenset[ValueKey]]
+# The values of one path in a flattened event.
+_Values = list[tuple[Any, Trail]]
 
 
 def value_key(value: Any) -> ValueKey | None:
-    """Return the index key of an event leaf value."""
-    if value is None or isinstance(value, bool):
-        return ("literal", value)
+    """Return the tree key of an event leaf value, or None for a value no key describes."""
     if isinstance(value, str):
-        return ("string", value)
+        return value
+    if value is None or isinstance(value, bool):
+        return (_LITERAL, value)
     if isinstance(value, int | float | Decimal):
-        return ("number", value)
+        return value
     return None
 
 
-def _has_key(fields: FlatEvent, path: str, keys: frozenset[ValueKey]) -> bool:
-    """Tell whether any event value at ``path`` is one of ``keys``."""
-    return any(value_key(value) in keys for value, _ in fields.get(path, ()))
-
-
-def _condition_keys(condition: FieldCondition) -> list[ValueKey] | None:
+def _condition_keys(condition: FieldCondition) -> frozenset[ValueKey] | None:
     """Return the keys of a condition made only of exact values, or None."""
     if condition.allows_absence or not condition.matchers:
         return None
-    keys: list[ValueKey] = []
+    keys: set[ValueKey] = set()
     for matcher in condition.matchers:
         if isinstance(matcher, ExactString) and matcher.address is None:
-            keys.append(("string", matcher.value))
+            keys.add(matcher.value)
         elif isinstance(matcher, ExactNumber):
-            keys.append(("number", matcher.value))
+            # NaN equals no event value, so it needs no key.
+            if not is_nan(matcher.value):
+                keys.add(matcher.value)
         elif isinstance(matcher, ExactLiteral):
-            keys.append(("literal", matcher.value))
+            keys.add((_LITERAL, matcher.value))
         else:
             return None
-    return keys
+    return frozenset(keys)
+
+
+class _Entry(Generic[RuleId]):
+    """One pattern branch filed at a node, with the conditions the path to it leaves open.
+
+    ``sequence`` numbers the rules in the order they were added.
+    """
+
+    __slots__ = ("branch", "rest", "rule_id", "sequence")
+
+    def __init__(self, rule_id: RuleId, sequence: int, branch: Branch, rest: Branch) -> None:
+        self.rule_id = rule_id
+        self.sequence = sequence
+        self.branch = branch
+        self.rest = rest
+
+
+class _Node(Generic[RuleId]):
+    """A node of the tree: its outgoing edges and the branches filed at it."""
+
+    __slots__ = ("children", "edges", "entries", "label", "parent")
+
+    def __init__(self, parent: _Node[RuleId] | None, label: EdgeLabel | None) -> None:
+        self.parent = parent
+        self.label = label
+        self.children: dict[EdgeLabel, _Node[RuleId]] = {}
+        # path -> value key -> the children whose edge accepts that value at that path.
+        self.edges: dict[str, dict[ValueKey, list[_Node[RuleId]]]] = {}
+        self.entries: dict[tuple[RuleId, int], _Entry[RuleId]] = {}
+
+    def child(self, label: EdgeLabel) -> _Node[RuleId]:
+        """Return the child at the end of the edge ``label``, created when missing."""
+        node = self.children.get(label)
+        if node is None:
+            node = _Node(self, label)
+            self.children[label] = node
+            path, keys = label
+            by_key = self.edges.setdefault(path, {})
+            for key in keys:
+                by_key.setdefault(key, []).append(node)
+        return node
+
+    def prune(self) -> None:
+        """Detach this node and then each ancestor that no longer files or leads anywhere."""
+        node = self
+        while not node.entries and not node.children:
+            parent, label = node.parent, node.label
+            if parent is None or label is None:
+                return  # The root stays.
+            path, keys = label
+            del parent.children[label]
+            by_key = parent.edges[path]
+            for key in keys:
+                siblings = by_key[key]
+                siblings.remove(node)
+                if not siblings:
+                    del by_key[key]
+            if not by_key:
+                del parent.edges[path]
+            node = parent
 
 
 class PatternIndex(Generic[RuleId]):
@@ -67,16 +147,17 @@ class PatternIndex(Generic[RuleId]):
 
     def __init__(self) -> None:
         self._patterns: dict[RuleId, Pattern] = {}
-        # path -> value key -> (rule id, branch number) entries filed there.
-        self._keyed: dict[str, dict[ValueKey, set[tuple[RuleId, int]]]] = {}
-        self._unkeyed: dict[tuple[RuleId, int], Branch] = {}
-        # A second exact-value condition of a filed branch: a cheap check that rules out
-        # most candidates before the whole branch is matched.
-        self._second: dict[tuple[RuleId, int], tuple[str, frozenset[ValueKey]]] = {}
-        self._filed: dict[RuleId, list[tuple[str, list[ValueKey]]]] = {}
-        # Insertion sequence numbers, to return matches in the order rules were added.
-        self._order: dict[RuleId, int] = {}
-        self._next_order = 0
+        self._root: _Node[RuleId] = _Node(None, None)
+        self._filed: dict[RuleId, list[_Node[RuleId]]] = {}
+        # Sequence numbers, to return matches in the order rules were added.
+        self._next_sequence = 0
+        # How many rules read each path, and the plan that reads them all, rebuilt on use
+        # after the set of paths changes.
+        self._path_counts: Counter[str] = Counter()
+        self._read_plan: ReadPlan | None = None
+        # One object for each distinct condition left for the entries, with the number of
+        # entries that use it, so that a condition's result can be kept by its id.
+        self._shared: dict[FieldCondition, tuple[FieldCondition, int]] = {}
 
     def __len__(self) -> int:
         return len(self._patterns)
@@ -93,87 +174,132 @@ class PatternIndex(Generic[RuleId]):
         if rule_id in self._patterns:
             self.remove(rule_id)
         self._patterns[rule_id] = compiled
-        self._order[rule_id] = self._next_order
-        self._next_order += 1
-        filed: list[tuple[str, list[ValueKey]]] = []
+        sequence = self._next_sequence
+        self._next_sequence += 1
+
+        filed: list[_Node[RuleId]] = []
         for number, branch in enumerate(compiled.branches):
-            entry = (rule_id, number)
-            best = self._choose_key_condition(branch)
-            if best is None:
-                self._unkeyed[entry] = branch
-                continue
-            path, keys = best
-            second = self._second_key_condition(branch, path)
-            if second is not None:
-                self._second[entry] = second
-            table = self._keyed.setdefault(path, {})
-            for key in keys:
-                table.setdefault(key, set()).add(entry)
-            filed.append((path, keys))
+            labels: list[EdgeLabel] = []
+            rest: list[FieldCondition] = []
+            for condition in branch:
+                keys = _condition_keys(condition)
+                if keys is None:
+                    rest.append(self._share(condition))
+                else:
+                    labels.append((condition.path, keys))
+            node = self._root
+            for label in sorted(labels, key=_label_order):
+                node = node.child(label)
+            node.entries[(rule_id, number)] = _Entry(rule_id, sequence, branch, tuple(rest))
+            filed.append(node)
         self._filed[rule_id] = filed
+
+        for path in compiled.paths:
+            if self._path_counts[path] == 0:
+                self._read_plan = None
+            self._path_counts[path] += 1
         return compiled
 
     def remove(self, rule_id: RuleId) -> None:
         """Remove a rule; raises KeyError when it is not in the index."""
         compiled = self._patterns.pop(rule_id)
-        del self._order[rule_id]
-        for number in range(len(compiled.branches)):
-            self._unkeyed.pop((rule_id, number), None)
-            self._second.pop((rule_id, number), None)
-        for path, keys in self._filed.pop(rule_id):
-            table = self._keyed[path]
-            for key in keys:
-                entries = table.get(key)
-                if entries is None:
-                    continue
-                entries.difference_update({(rule_id, n) for n in range(len(compiled.branches))})
-                if not entries:
-                    del table[key]
-            if not table:
-                del self._keyed[path]
+        for number, node in enumerate(self._filed.pop(rule_id)):
+            entry = node.entries.pop((rule_id, number))
+            for condition in entry.rest:
+                self._unshare(condition)
+            node.prune()
+        for path in compiled.paths:
+            self._path_counts[path] -= 1
+            if self._path_counts[path] == 0:
+                del self._path_counts[path]
+                self._read_plan = None
 
     def matching(self, event: Mapping[str, Any]) -> list[RuleId]:
         """Return the ids of the rules whose pattern matches ``event``, in insertion order."""
-        fields = flatten_event(event)
-        matched: set[RuleId] = set()
-        for (rule_id, _), branch in self._unkeyed.items():
-            if rule_id not in matched and branch_matches(branch, fields):
-                matched.add(rule_id)
-        for rule_id, number in self._candidates(fields):
-            if rule_id in matched:
+        if self._read_plan is None:
+            self._read_plan = build_read_plan(self._path_counts)
+        fields, entered_array = gather_fields(event, self._read_plan)
+
+        matched: dict[int, RuleId] = {}  # by sequence number
+        # Results of the shared conditions on this event, by the condition's id.
+        results: dict[int, bool] = {}
+        for entry in self._reached_entries(fields):
+            if entry.sequence in matched:
                 continue
-            second = self._second.get((rule_id, number))
-            if second is not None and not _has_key(fields, *second):
+            # With arrays the whole branch is matched, for array consistency. Without them
+            # each condition holds on its own, and the tree has checked the exact ones.
+            if entered_array:
+                if branch_matches(entry.branch, fields):
+                    matched[entry.sequence] = entry.rule_id
                 continue
-            if branch_matches(self._patterns[rule_id].branches[number], fields):
-                matched.add(rule_id)
-        return sorted(matched, key=self._order.__getitem__)
+            for condition in entry.rest:
+                satisfied = results.get(id(condition))
+                if satisfied is None:
+                    satisfied = branch_matches_without_arrays((condition,), fields)
+                    results[id(condition)] = satisfied
+                if not satisfied:
+                    break
+            else:
+                matched[entry.sequence] = entry.rule_id
+        return [matched[sequence] for sequence in sorted(matched)]
 
-    def _candidates(self, fields: FlatEvent) -> set[tuple[RuleId, int]]:
-        candidates: set[tuple[RuleId, int]] = set()
-        paths = self._keyed.keys() & fields.keys()
-        for path in paths:
-            table = self._keyed[path]
-            for value, _ in fields[path]:
-                key = value_key(value)
-                if key is not None:
-                    candidates |= table.get(key, set())
-        return candidates
+    def _share(self, condition: FieldCondition) -> FieldCondition:
+        """Return the stored condition equal to ``condition``, storing it when new."""
+        try:
+            shared, users = self._shared.get(condition, (condition, 0))
+        except TypeError:
+            return condition  # A value that cannot be hashed, such as a signaling NaN.
+        self._shared[shared] = (shared, users + 1)
+        return shared
 
-    def _second_key_condition(self, branch: Branch, first_path: str
-                              ) -> tuple[str, frozenset[ValueKey]] | None:
-        """Pick another exact-value condition than the one the branch is filed under."""
-        for condition in branch:
-            keys = _condition_keys(condition)
-            if keys is not None and condition.path != first_path:
-                return condition.path, frozenset(keys)
-        return None
+    def _unshare(self, condition: FieldCondition) -> None:
+        """Forget one use of a condition returned by ``_share``."""
+        try:
+            shared, users = self._shared[condition]
+        except (KeyError, TypeError):
+            return
+        if users > 1:
+            self._shared[shared] = (shared, users - 1)
+        else:
+            del self._shared[shared]
 
-    def _choose_key_condition(self, branch: Branch) -> tuple[str, list[ValueKey]] | None:
-        """Pick the exact-value condition with the fewest values to file a branch under."""
-        best: tuple[str, list[ValueKey]] | None = None
-        for condition in branch:
-            keys = _condition_keys(condition)
-            if keys is not None and (best is None or len(keys) < len(best[1])):
-                best = (condition.path, keys)
-        return best
+    def _reached_entries(self, fields: FlatEvent) -> list[_Entry[RuleId]]:
+        """Walk the edges that the event's values select and return the entries found."""
+        entries: list[_Entry[RuleId]] = []
+        pending = [self._root]
+        while pending:
+            node = pending.pop()
+            if node.entries:
+                entries.extend(node.entries.values())
+            edges = node.edges
+            if not edges:
+                continue
+            # Iterate over the smaller side: the node's paths or the event's.
+            steps: list[tuple[dict[ValueKey, list[_Node[RuleId]]] | None, _Values | None]]
+            if len(edges) <= len(fields):
+                steps = [(by_key, fields.get(path)) for path, by_key in edges.items()]
+            else:
+                steps = [(edges.get(path), values) for path, values in fields.items()]
+            for by_key, values in steps:
+                if by_key is None or values is None:
+                    continue
+                if len(values) == 1:
+                    value = values[0][0]
+                    key = value if type(value) is str else value_key(value)
+                    children = by_key.get(key)
+                    if children is not None:
+                        pending.extend(children)
+                    continue
+                # Several values can lead to the same child, which is walked once.
+                reached: set[_Node[RuleId]] = set()
+                for value, _ in values:
+                    key = value if type(value) is str else value_key(value)
+                    children = by_key.get(key)
+                    if children is not None:
+                        reached.update(children)
+                pending.extend(reached)
+        return entries
+
+
+def _label_order(label: EdgeLabel) -> str:
+    return label[0]

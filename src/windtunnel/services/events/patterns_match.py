@@ -7,7 +7,9 @@ as absent.
 
 Matching is array-consistent like ruler's ``rulesForJSONEvent``: when one branch uses
 several fields from elements of the same array, the values must come from the same
-element. Each leaf therefore carries a trail of ``(array id, element index)`` pairs.
+element. Each leaf therefore carries a trail of ``(array id, element index)`` pairs. When
+no array lies on the paths a pattern reads, every trail is empty and each condition is
+checked on its own, without that search.
 
 NOTE: an event key that contains a dot, such as ``{"a.b": 1}``, is matched like nesting.
 Ruler's RulerTest matches pattern ``{"detail": {"c.count": [5]}}`` against an event key
@@ -48,19 +50,117 @@ def flatten_event(event: Mapping[str, Any],
     stack: list[tuple[str, Any, Trail]] = [("", event, ())]
     while stack:
         path, node, trail = stack.pop()
-        # Checking for dict first skips the slower abstract-class check for JSON objects.
-        if type(node) is dict or isinstance(node, Mapping):
+        node_type = type(node)
+        # Exact type checks first: the abstract-class checks are slow for every JSON leaf.
+        if node_type is dict or (node_type not in _LEAF_TYPES and isinstance(node, Mapping)):
             for key, child in node.items():
                 child_path = f"{path}.{key}" if path else str(key)
                 if read_paths is None or child_path in read_paths:
                     stack.append((child_path, child, trail))
-        elif isinstance(node, list):
+        elif node_type is list or (node_type not in _LEAF_TYPES and isinstance(node, list)):
             array_ids += 1
             for index, element in enumerate(node):
                 stack.append((path, element, (*trail, (array_ids, index))))
         else:
             fields.setdefault(path, []).append((node, trail))
     return fields
+
+
+# The types of JSON leaves, which are neither objects nor arrays.
+_LEAF_TYPES = frozenset({str, int, float, bool, type(None)})
+_ABSENT = object()
+
+# For one event path: each object key below it that leads to a path some pattern reads,
+# mapped to that path and its own plan. A key may contain dots, because an event key
+# "a.b" reaches the same path as the nested keys "a" and "b".
+ReadPlan = dict[str, tuple[str, "ReadPlan"]]
+
+
+def build_read_plan(paths: Iterable[str]) -> ReadPlan:
+    """Return the plan for the event root that reaches ``paths`` and nothing else."""
+    plans: dict[str, ReadPlan] = {"": {}}
+    for path in _paths_and_prefixes(paths):
+        plans.setdefault(path, {})
+    for path, plan in plans.items():
+        parts = path.split(".") if path else []
+        for end in range(len(parts)):
+            parent = ".".join(parts[:end])
+            plans[parent][".".join(parts[end:])] = (path, plan)
+    return plans[""]
+
+
+def gather_fields(event: Mapping[str, Any], plan: ReadPlan) -> tuple[FlatEvent, bool]:
+    """Flatten the parts of ``event`` that ``plan`` reaches, like ``flatten_event``.
+
+    Returns the fields and whether an array was entered. Event object keys are taken to be
+    strings, as they are in JSON. For each object the cheaper of two walks is chosen: the
+    plan's keys are looked up, or the object's keys are looked up in the plan.
+    """
+    fields: FlatEvent = {}
+    array_ids = 0
+    stack: list[tuple[str, Any, ReadPlan, Trail]] = [("", event, plan, ())]
+    while stack:
+        path, node, node_plan, trail = stack.pop()
+        node_type = type(node)
+        if node_type is dict or (node_type not in _LEAF_TYPES and isinstance(node, Mapping)):
+            if len(node_plan) <= len(node):
+                for key, (child_path, child_plan) in node_plan.items():
+                    child = node.get(key, _ABSENT)
+                    if child is _ABSENT:
+                        continue
+                    if type(child) in _LEAF_TYPES:
+                        # Stored at once: most children are leaves, and this skips the stack.
+                        values = fields.get(child_path)
+                        if values is None:
+                            fields[child_path] = [(child, trail)]
+                        else:
+                            values.append((child, trail))
+                    else:
+                        stack.append((child_path, child, child_plan, trail))
+            else:
+                for key, child in node.items():
+                    entry = node_plan.get(key)
+                    if entry is None:
+                        continue
+                    if type(child) in _LEAF_TYPES:
+                        values = fields.get(entry[0])
+                        if values is None:
+                            fields[entry[0]] = [(child, trail)]
+                        else:
+                            values.append((child, trail))
+                    else:
+                        stack.append((entry[0], child, entry[1], trail))
+        elif node_type is list or (node_type not in _LEAF_TYPES and isinstance(node, list)):
+            array_ids += 1
+            for index, element in enumerate(node):
+                stack.append((path, element, node_plan, (*trail, (array_ids, index))))
+        else:
+            values = fields.get(path)
+            if values is None:
+                fields[path] = [(node, trail)]
+            else:
+                values.append((node, trail))
+    return fields, array_ids > 0
+
+
+def branch_matches_without_arrays(branch: Branch, fields: FlatEvent) -> bool:
+    """Return whether ``branch`` holds on a flattened event in which no array was entered.
+
+    Without arrays every leaf's trail is empty, so each condition holds on its own: through
+    a value it accepts, or through absence when the path has no value at all.
+    """
+    for condition in branch:
+        values = fields.get(condition.path)
+        if values is None:
+            if not condition.allows_absence:
+                return False
+            continue
+        for value, _ in values:
+            if condition.accepts(value):
+                break
+        else:
+            return False
+    return True
 
 
 def branch_matches(branch: Branch, fields: FlatEvent) -> bool:
@@ -157,17 +257,26 @@ def _paths_and_prefixes(paths: Iterable[str]) -> frozenset[str]:
 
 
 class Pattern:
-    """A validated EventBridge event pattern."""
+    """A validated EventBridge event pattern.
+
+    ``paths`` is the set of flattened field paths that its conditions read.
+    """
 
     def __init__(self, source: Any, branches: list[Branch]) -> None:
         self.source = source
         self.branches = branches
-        self._read_paths = _paths_and_prefixes(
-            condition.path for branch in branches for condition in branch)
+        self.paths = frozenset(condition.path for branch in branches for condition in branch)
+        self._read_plan = build_read_plan(self.paths)
 
     def matches(self, event: Mapping[str, Any] | str) -> bool:
         """Return whether ``event`` matches, like the ``TestEventPattern`` API."""
-        return self.matches_flat(flatten_event(_load_event(event), self._read_paths))
+        fields, entered_array = gather_fields(_load_event(event), self._read_plan)
+        if entered_array:
+            return self.matches_flat(fields)
+        for branch in self.branches:  # noqa: SIM110 (a loop is faster than any() here)
+            if branch_matches_without_arrays(branch, fields):
+                return True
+        return False
 
     def matches_flat(self, fields: FlatEvent) -> bool:
         """Return whether an already flattened event matches."""

@@ -4,6 +4,9 @@ An event leaf is a JSON string, number, boolean or null. JSON types stay distinc
 string ``"1"``, the number ``1`` and ``true`` never equal each other, so every matcher
 checks the type before it compares. Python's ``bool`` is an ``int`` subclass, which is why
 the number checks exclude it explicitly.
+
+Every matcher is a frozen dataclass, so equal conditions of different patterns compare
+equal and ``PatternIndex`` can evaluate each of them once per event.
 """
 
 from __future__ import annotations
@@ -33,6 +36,13 @@ class ValueMatcher(Protocol):
 def is_number(value: Any) -> bool:
     """Return whether ``value`` is a JSON number (and not a boolean)."""
     return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def is_nan(value: int | float | Decimal) -> bool:
+    """Return whether a number is NaN, which equals nothing, itself included."""
+    if isinstance(value, Decimal):
+        return value.is_nan()
+    return isinstance(value, float) and value != value
 
 
 def parse_ip(text: str) -> IPAddress | None:
@@ -96,12 +106,16 @@ class Exists:
         return self.present
 
 
+@dataclass(frozen=True, init=False)
 class Prefix:
     """``prefix``, optionally wrapping ``equals-ignore-case``. Strings only."""
 
+    prefix: str
+    ignore_case: bool
+
     def __init__(self, prefix: str, *, ignore_case: bool) -> None:
-        self.ignore_case = ignore_case
-        self.prefix = prefix.lower() if ignore_case else prefix
+        object.__setattr__(self, "ignore_case", ignore_case)
+        object.__setattr__(self, "prefix", prefix.lower() if ignore_case else prefix)
 
     def matches(self, value: Any) -> bool:
         if not isinstance(value, str):
@@ -109,12 +123,16 @@ class Prefix:
         return (value.lower() if self.ignore_case else value).startswith(self.prefix)
 
 
+@dataclass(frozen=True, init=False)
 class Suffix:
     """``suffix``, optionally wrapping ``equals-ignore-case``. Strings only."""
 
+    suffix: str
+    ignore_case: bool
+
     def __init__(self, suffix: str, *, ignore_case: bool) -> None:
-        self.ignore_case = ignore_case
-        self.suffix = suffix.lower() if ignore_case else suffix
+        object.__setattr__(self, "ignore_case", ignore_case)
+        object.__setattr__(self, "suffix", suffix.lower() if ignore_case else suffix)
 
     def matches(self, value: Any) -> bool:
         if not isinstance(value, str):
@@ -122,6 +140,7 @@ class Suffix:
         return (value.lower() if self.ignore_case else value).endswith(self.suffix)
 
 
+@dataclass(frozen=True, init=False)
 class EqualsIgnoreCase:
     """``equals-ignore-case``.
 
@@ -129,18 +148,20 @@ class EqualsIgnoreCase:
     differently than in ruler.
     """
 
+    value: str
+
     def __init__(self, value: str) -> None:
-        self.value = value.lower()
+        object.__setattr__(self, "value", value.lower())
 
     def matches(self, value: Any) -> bool:
         return isinstance(value, str) and value.lower() == self.value
 
 
+@dataclass(frozen=True)
 class Wildcard:
     """``wildcard``: ``*`` matches any run of characters, newlines included."""
 
-    def __init__(self, regex: re.Pattern[str]) -> None:
-        self.regex = regex
+    regex: re.Pattern[str]
 
     @classmethod
     def parse(cls, text: str) -> Wildcard:
@@ -196,14 +217,14 @@ class AnythingBut:
         return True
 
 
+@dataclass(frozen=True)
 class AnythingButStrings:
     """``anything-but`` wrapping ``prefix``, ``suffix``, ``equals-ignore-case`` or ``wildcard``.
 
     A value that is not a string is never excluded.
     """
 
-    def __init__(self, excluded: list[ValueMatcher]) -> None:
-        self.excluded = excluded
+    excluded: tuple[ValueMatcher, ...]
 
     @classmethod
     def build(cls, form: str, texts: list[str]) -> AnythingButStrings:
@@ -218,7 +239,7 @@ class AnythingButStrings:
                 excluded.append(EqualsIgnoreCase(text))
             else:
                 excluded.append(Wildcard.parse(text))
-        return cls(excluded)
+        return cls(tuple(excluded))
 
     def matches(self, value: Any) -> bool:
         if not isinstance(value, str):
