@@ -19,18 +19,24 @@ from windtunnel.iam.enforcement import IamMode
 from windtunnel.iam.records import DecisionRecord
 from windtunnel.iam.report import IamReport
 from windtunnel.runtime.result import FunctionError, InvocationResult
+from windtunnel.services.appsync.evaluate import EvaluationResult
+from windtunnel.services.stepfunctions.coverage import CoverageReport
 from windtunnel.stack.events import EventAssertionError
 from windtunnel.stack.local import EmulatedStack, InvocationError, Stack
+from windtunnel.stack.stepfunctions import ExecutionResult
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "CircularDependencyError",
+    "CoverageReport",
     "DecisionRecord",
     "Delivery",
     "DeploymentError",
     "EmulatedStack",
+    "EvaluationResult",
     "EventAssertionError",
+    "ExecutionResult",
     "FunctionError",
     "IamMode",
     "IamReport",

@@ -26,6 +26,7 @@ from windtunnel.iam.enforcement import IamMode
 from windtunnel.runtime.event_sources import EventSourcePollers
 from windtunnel.runtime.functions import Isolation, LambdaRuntime
 from windtunnel.services.apigateway.dataplane import ExecuteApiPlane
+from windtunnel.services.appsync.provider import AppSyncProvider
 from windtunnel.services.awslambda.provider import LambdaProvider
 from windtunnel.services.cloudformation.models import StackRegistry
 from windtunnel.services.cloudformation.provider import CloudFormationProvider
@@ -133,6 +134,7 @@ class Environment:
         if mock_path is not None:
             self.stepfunctions.mock_config = MockConfig.load(mock_path)
         self.cloud.register(StepFunctionsProvider(self.stepfunctions))
+        self.cloud.register(AppSyncProvider(now=self.clock.now))
         self.cloud.register_data_plane(ExecuteApiPlane.plane,
                                        ExecuteApiPlane(self.cloud, self.functions))
         self.deployer = Deployer(self.cloud, self.registry, load_nested=self._load_nested,

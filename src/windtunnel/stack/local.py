@@ -17,6 +17,7 @@ from windtunnel.errors import WindtunnelError
 from windtunnel.iam.enforcement import IamMode
 from windtunnel.runtime.functions import Isolation
 from windtunnel.runtime.result import InvocationResult
+from windtunnel.stack.appsync import StackAppSync
 from windtunnel.stack.environment import Environment
 from windtunnel.stack.events import StackEvents
 from windtunnel.stack.iam import StackIam
@@ -95,6 +96,8 @@ class EmulatedStack:
         self.events = StackEvents(self)
         """Records of the events, messages and deliveries since the stack was loaded or
         reset: ``published()``, ``messages()``, ``delivered()`` and ``wait_for()``."""
+        self.appsync = StackAppSync(self)
+        """AppSync: ``evaluate()`` renders resolver mapping templates."""
         self.stepfunctions = StackStepFunctions(self)
         """State machines: ``execute()`` with mocks on virtual time, and ``coverage()``."""
 

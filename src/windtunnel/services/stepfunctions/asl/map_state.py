@@ -52,6 +52,9 @@ class MapRun:
     def work(self) -> Work:
         """Run the iterations and return their outputs in item order."""
         state = self.state
+        if state.has("ResultWriter"):
+            raise runtime_error(self.scope, "windtunnel does not emulate a Map state's "
+                                            "ResultWriter, which writes the results to S3")
         selected = self._selected_input()
         items = self._items(selected)
         inputs = self._iteration_inputs(items, selected)

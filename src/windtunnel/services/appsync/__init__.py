@@ -1,0 +1,1 @@
+"""AppSync emulation: resolver mapping templates and the EvaluateMappingTemplate API."""
