@@ -76,7 +76,12 @@ Resources:
       Integration:
         Type: MOCK
         RequestTemplates: {application/json: '{"statusCode": $input.params("code")}'}
-        IntegrationResponses: [{StatusCode: "200"}]
+        IntegrationResponses:
+          - StatusCode: "200"
+          - StatusCode: "404"
+            SelectionPattern: "404"
+            ResponseTemplates: {application/json: '{"missing": "$input.params(''code'')"}'}
+      MethodResponses: [{StatusCode: "200"}, {StatusCode: "404"}]
   Deployment:
     Type: AWS::ApiGateway::Deployment
     DependsOn: [HealthGet, TemplatedGet]
@@ -104,16 +109,19 @@ def test_sam_cors_preflight(tmp_path: Path) -> None:
 
 def test_status_selects_integration_response(tmp_path: Path) -> None:
     """statusCode 503 from the request template selects the response whose pattern
-    matches it, with its static header and template; a VTL template is named as not
-    emulated."""
+    matches it, with its static header and template; a Velocity request template chooses
+    the status from a query parameter."""
     (tmp_path / "template.yaml").write_text(MOCK_TEMPLATE)
 
     with Stack.local(tmp_path, stack_name="mocked") as stack:
         health = stack.http.get("/health")
         templated = stack.http.get("/vtl?code=200")
+        missing = stack.http.get("/vtl?code=404")
 
     assert health.status_code == 503
     assert health.headers["Retry-After"] == "30"
     assert health.json() == {"healthy": False}
-    assert templated.status_code == 500
-    assert "Velocity (VTL)" in templated.json()["message"]
+    assert templated.status_code == 200
+    assert templated.content == b""
+    assert missing.status_code == 404
+    assert missing.json() == {"missing": "404"}

@@ -444,15 +444,15 @@ def test_missing_function_is_500(apis: Apis) -> None:
     assert reply.json() == {"message": "Internal server error"}
 
 
-def test_non_proxy_integration_is_reported(apis: Apis) -> None:
-    """windtunnel names the integration type it cannot run instead of guessing."""
+def test_remote_http_integration_is_reported(apis: Apis) -> None:
+    """windtunnel sends no HTTP integration off the machine and names the host instead."""
     _add_method(apis, "proxied", {"type": "HTTP", "integrationHttpMethod": "GET",
-                                  "uri": "http://127.0.0.1:9/backend"})
+                                  "uri": "http://backend.example.com/backend"})
 
     reply = apis.call("GET", "/prod/proxied", api_id=apis.strict_id)
 
     assert reply.status == 500
-    assert "HTTP" in reply.json()["message"]
+    assert "backend.example.com" in reply.json()["message"]
 
 
 def test_mock_without_integration_response(apis: Apis) -> None:

@@ -1,16 +1,17 @@
-"""Requests to REST APIs (API Gateway v1): stage and route selection, Lambda proxy integration.
+"""Requests to REST APIs (API Gateway v1): stage and route selection, then the integration.
 
 A request reaches a REST API at ``/{stage}/{resource path}``. The stage selects the
 deployment and its stage variables, and the path and method select a resource's method.
 An ``AWS_PROXY`` integration sends the request to a Lambda function as a payload format
 1.0 event and turns the function's result into the HTTP response:
 https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html
+``AWS`` (Lambda), ``HTTP``, ``HTTP_PROXY`` and ``MOCK`` integrations run in
+``integrations.py`` and ``mock_integration.py`` with the mappings of ``mapping.py``. Every
+error goes through the gateway responses of ``gateway_responses.py``.
 
 Limitations:
-    Only ``AWS_PROXY`` (Lambda proxy) integrations run; ``AWS``, ``HTTP``, ``HTTP_PROXY``
-    and ``MOCK`` integrations return a windtunnel error (500). Authorizers, API keys,
-    request validators, custom gateway responses, resource policies and throttling are
-    not applied. A stage serves the API's current resources, not the snapshot that its
+    A resource policy applies only to AWS_IAM methods, and stage and method throttling
+    settings are not applied. A stage serves the API's current resources, not the snapshot that its
     deployment took. Set-Cookie response headers beyond the first are dropped.
 """
 
@@ -20,11 +21,10 @@ import base64
 import binascii
 import json
 import logging
-import re
 import secrets
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -32,17 +32,34 @@ from windtunnel.cloud.dataplane import DataPlaneRequest
 from windtunnel.cloud.messages import AwsResponse
 from windtunnel.cloud.protocols import AwsError
 from windtunnel.services.apigateway.api_keys import check_api_key
+from windtunnel.services.apigateway.gateway_responses import (
+    ErrorScope,
+    GatewayError,
+    error_for_rejection,
+    gateway_response,
+)
 from windtunnel.services.apigateway.iam_authorization import (
     IamCaller,
     IamRejection,
     api_resource_policy,
     authorize_iam,
 )
+from windtunnel.services.apigateway.integrations import (
+    IntegrationCall,
+    function_of,
+    run_http_integration,
+    run_lambda_integration,
+)
 from windtunnel.services.apigateway.jwt_authorizers import JwtRejection, authorize_cognito
 from windtunnel.services.apigateway.lambda_authorizers import (
     AuthorizerRejection,
     AuthorizerResult,
     run_lambda_authorizer,
+)
+from windtunnel.services.apigateway.mapping import (
+    MappingFailed,
+    configuration_error,
+    method_request,
 )
 from windtunnel.services.apigateway.mock_integration import run_mock_integration
 from windtunnel.services.apigateway.permissions import execute_api_arn, gateway_may_invoke
@@ -65,7 +82,6 @@ _PROXY_RESPONSE_KEYS = frozenset(
 # parameter, which beats a greedy path variable.
 _LITERAL, _PARAMETER, _GREEDY = 0, 1, 2
 
-_STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_.\-]+)\}")
 
 
 @dataclass(frozen=True)
@@ -91,115 +107,126 @@ def handle_rest_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
     request_id = str(uuid.uuid4())
     extended_request_id = _extended_request_id()
     api = apigateway_backends[cloud.account_id][cloud.region].apis[api_id]
+    query, _ = _query_parameters(request.raw_query)
+    headers, _ = _event_headers(request)
+    scope = ErrorScope(request_id, extended_request_id, accept=request.header("Accept"),
+                       params={"path": {}, "querystring": query, "header": headers})
 
     stage_name, _, rest = path.lstrip("/").partition("/")
     stage = api.stages.get(stage_name) if stage_name else None
     if stage is None:
         # A stage that does not exist returns 403 Forbidden:
         # https://repost.aws/knowledge-center/api-gateway-troubleshoot-403-forbidden
-        return _gateway_error(403, "ForbiddenException", "Forbidden", request_id,
-                              extended_request_id)
+        # No deployment exists to take gateway responses from, so none are applied.
+        return gateway_response(None, GatewayError("DEFAULT_4XX", 403, "Forbidden",
+                                                   "ForbiddenException"), scope)
     resource_path = "/" + rest
+    variables = dict(stage.variables or {})
+    # Before a route is selected, gateway responses see the request's basic context.
+    scope = replace(scope, stage_variables=variables, context={
+        "accountId": cloud.account_id, "apiId": api_id, "domainPrefix": api_id,
+        "extendedRequestId": extended_request_id, "httpMethod": request.method.upper(),
+        "path": path, "protocol": "HTTP/1.1", "requestId": request_id, "stage": stage_name})
 
     route = _select_route(api, request.method, resource_path)
     if route is None:
-        return _gateway_error(403, "MissingAuthenticationTokenException",
-                              "Missing Authentication Token", request_id,
-                              extended_request_id)
+        return gateway_response(api, GatewayError(
+            "MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token",
+            "MissingAuthenticationTokenException"), scope)
+
+    event = _proxy_event(cloud, api, api_id, stage_name, variables, route, request,
+                         resource_path, request_id, extended_request_id)
+    scope = replace(scope, context=event["requestContext"], params={
+        "path": dict(route.path_parameters), "querystring": query, "header": headers})
+    authorization_type = getattr(route.method, "authorization_type", None) or "NONE"
+    method_arn = execute_api_arn(cloud, api_id, stage_name, request.method, resource_path)
 
     caller: IamCaller | None = None
-    if (getattr(route.method, "authorization_type", None) or "NONE") == "AWS_IAM":
-        method_arn = execute_api_arn(cloud, api_id, stage_name, request.method, resource_path)
+    if authorization_type == "AWS_IAM":
         outcome = authorize_iam(cloud, request, method_arn, api_resource_policy(api),
                                 (f"/_aws/execute-api{request.path}", path))
         if isinstance(outcome, IamRejection):
-            return _gateway_error(outcome.status, outcome.error_type, outcome.message,
-                                  request_id, extended_request_id)
+            return gateway_response(api, error_for_rejection(
+                outcome.status, outcome.error_type, outcome.message), scope)
         caller = outcome
+        event["requestContext"]["identity"].update(_iam_identity(caller))
 
     authorized: AuthorizerResult | None = None
-    variables = dict(stage.variables or {})
-    cognito: dict[str, Any] | None = None
-    if (getattr(route.method, "authorization_type", None) or "NONE") == "COGNITO_USER_POOLS":
+    if authorization_type in ("COGNITO_USER_POOLS", "CUSTOM"):
         authorizer = api.authorizers.get(getattr(route.method, "authorizer_id", None) or "")
         if authorizer is None:
-            return _gateway_error(500, "AuthorizerConfigurationException",
-                                  "Authorizer not found", request_id, extended_request_id)
-        checked = authorize_cognito(cloud, authorizer, route.method, request)
-        if isinstance(checked, JwtRejection):
-            return _gateway_error(checked.status, checked.error_type, checked.message,
-                                  request_id, extended_request_id)
-        cognito = checked
-    if (getattr(route.method, "authorization_type", None) or "NONE") == "CUSTOM":
-        authorizer = api.authorizers.get(getattr(route.method, "authorizer_id", None) or "")
-        if authorizer is None:
-            return _gateway_error(500, "AuthorizerConfigurationException",
-                                  "Authorizer not found", request_id, extended_request_id)
-        method_arn = execute_api_arn(cloud, api_id, stage_name, request.method, resource_path)
-        request_event = _proxy_event(cloud, api, api_id, stage_name, variables, route,
-                                     request, resource_path, request_id, extended_request_id)
-        verdict = run_lambda_authorizer(cloud, functions, api, authorizer, request,
-                                        method_arn, request_event)
-        if isinstance(verdict, AuthorizerRejection):
-            return _json_response(verdict.status, verdict.body, request_id,
-                                  extended_request_id, error_type=verdict.error_type,
-                                  separators=(",", ":"))
-        authorized = verdict
+            return gateway_response(api, error_for_rejection(
+                500, "AuthorizerConfigurationException", "Authorizer not found"), scope)
+        if authorization_type == "COGNITO_USER_POOLS":
+            checked = authorize_cognito(cloud, authorizer, route.method, request)
+            if isinstance(checked, JwtRejection):
+                return gateway_response(api, error_for_rejection(
+                    checked.status, checked.error_type, checked.message), scope)
+            event["requestContext"]["authorizer"] = checked
+        else:
+            verdict = run_lambda_authorizer(cloud, functions, api, authorizer, request,
+                                            method_arn, event)
+            if isinstance(verdict, AuthorizerRejection):
+                message = verdict.body.get("message", verdict.body.get("Message"))
+                return gateway_response(api, error_for_rejection(
+                    verdict.status, verdict.error_type,
+                    None if message is None else str(message), body=verdict.body), scope)
+            authorized = verdict
+            # The authorizer's context values reach the integration as strings, beside the
+            # principal ID.
+            event["requestContext"]["authorizer"] = {
+                **authorized.context, "principalId": authorized.principal_id,
+                "integrationLatency": 0}
 
     if getattr(route.method, "api_key_required", False):
         key_problem = check_api_key(
             cloud, api, api_id, stage_name, request,
             authorized.usage_identifier_key if authorized is not None else None)
         if key_problem is not None:
-            return _gateway_error(key_problem.status, key_problem.error_type,
-                                  key_problem.message, request_id, extended_request_id)
+            return gateway_response(api, error_for_rejection(
+                key_problem.status, key_problem.error_type, key_problem.message), scope)
 
     rejection = check_method_requirements(api, route.method, request, route.path_parameters)
     if rejection is not None:
-        return _gateway_error(rejection.status, rejection.error_type, rejection.message,
-                              request_id, extended_request_id)
+        return gateway_response(api, GatewayError(
+            rejection.response_type, rejection.status, rejection.message,
+            rejection.error_type, validation_error=rejection.validation_error), scope)
 
     integration = route.method.method_integration
     integration_type = getattr(integration, "integration_type", None)
-    if integration_type == "MOCK":
-        mocked = run_mock_integration(integration, request.header("Content-Type"))
-        if mocked.unsupported is not None:
-            message = (f"windtunnel does not emulate {mocked.unsupported} yet; "
-                       f"{request.method} {route.resource_path} cannot run locally.")
-            return _json_response(500, {"message": message}, request_id,
-                                  extended_request_id, error_type="InternalServerErrorException")
-        if mocked.status >= 500 and not mocked.headers:
-            return _internal_server_error(500, request_id, extended_request_id)
-        headers = {**mocked.headers, **_request_id_headers(request_id, extended_request_id)}
-        return AwsResponse(mocked.status, headers, mocked.body)
+    request_id_headers = _request_id_headers(request_id, extended_request_id)
+    if integration_type in ("AWS", "HTTP", "HTTP_PROXY", "MOCK"):
+        call = IntegrationCall(
+            cloud=cloud, functions=functions, api_id=api_id, method_definition=route.method,
+            request=request,
+            method=method_request(request, route.path_parameters, event["requestContext"],
+                                  variables),
+            source_arn=method_arn, caller=caller.principal if caller is not None else None,
+            request_id_headers=request_id_headers)
+        try:
+            if integration_type == "MOCK":
+                return run_mock_integration(integration, route.method, call.method,
+                                            request_id_headers)
+            if integration_type == "AWS":
+                return run_lambda_integration(call)
+            return run_http_integration(call)
+        except MappingFailed as failure:
+            return gateway_response(api, failure.error, scope)
     if integration_type != "AWS_PROXY":
-        # NOTE: Lambda proxy and MOCK integrations are emulated. AWS, HTTP and HTTP_PROXY
-        # integrations and their mapping templates return this error instead.
         message = (f"windtunnel does not emulate REST API integrations of type "
                    f"{integration_type}; {request.method} {route.resource_path} needs an "
-                   f"AWS_PROXY (Lambda proxy) integration to run locally.")
-        return _json_response(500, {"message": message}, request_id, extended_request_id,
-                              error_type="InternalServerErrorException")
+                   f"AWS_PROXY, AWS, HTTP, HTTP_PROXY or MOCK integration to run locally.")
+        return gateway_response(api, GatewayError(
+            "API_CONFIGURATION_ERROR", 500, "Internal server error",
+            "InternalServerErrorException", body=json.dumps({"message": message}).encode()),
+            scope)
 
-    event = _proxy_event(cloud, api, api_id, stage_name, variables, route, request,
-                         resource_path, request_id, extended_request_id)
-    if caller is not None:
-        event["requestContext"]["identity"].update(_iam_identity(caller))
-    if cognito is not None:
-        event["requestContext"]["authorizer"] = cognito
-    if authorized is not None:
-        # The authorizer's context values reach the integration as strings, beside the
-        # principal ID.
-        event["requestContext"]["authorizer"] = {
-            **authorized.context, "principalId": authorized.principal_id,
-            "integrationLatency": 0}
-    function_arn, qualifier = _function_of(str(integration.uri), variables)
-    source_arn = execute_api_arn(cloud, api_id, stage_name, request.method, resource_path)
-    if not gateway_may_invoke(cloud, function_arn, qualifier, source_arn,
+    function_arn, qualifier = function_of(str(integration.uri), variables)
+    if not gateway_may_invoke(cloud, function_arn, qualifier, method_arn,
                               getattr(integration, "credentials", None),
                               caller.principal if caller is not None else None):
         # API_CONFIGURATION_ERROR: API Gateway may not invoke the function.
-        return _internal_server_error(500, request_id, extended_request_id)
+        return gateway_response(api, configuration_error(), scope)
     try:
         result = functions.invoke(function_arn, json.dumps(event).encode(),
                                   qualifier=qualifier)
@@ -208,12 +235,12 @@ def handle_rest_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
         # configuration: API_CONFIGURATION_ERROR, 500, in
         # https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
         logger.warning("REST API %s could not invoke %s: %s", api_id, function_arn, error)
-        return _internal_server_error(500, request_id, extended_request_id)
+        return gateway_response(api, configuration_error(), scope)
 
     if result.function_error is not None:
         logger.info("REST API %s: function %s failed (%s); returning 502", api_id,
                     result.function_name, result.function_error)
-        return _internal_server_error(502, request_id, extended_request_id)
+        return gateway_response(api, _bad_gateway(), scope)
     try:
         payload = result.payload
     except ValueError:
@@ -223,8 +250,18 @@ def handle_rest_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
         # The reason goes to API Gateway's execution log only, never to the client.
         logger.info("REST API %s: malformed Lambda proxy response from %s; returning 502",
                     api_id, result.function_name)
-        return _internal_server_error(502, request_id, extended_request_id)
+        return gateway_response(api, _bad_gateway(), scope)
     return response
+
+
+def _bad_gateway() -> GatewayError:
+    """Return the 502 for a failed function or a malformed Lambda proxy response.
+
+    No response type of its own covers it, so DEFAULT_5XX customizes it.
+    """
+    return GatewayError("DEFAULT_5XX", 502, "Internal server error",
+                        "InternalServerErrorException",
+                        body=b'{"message": "Internal server error"}')
 
 
 # --- route selection -------------------------------------------------------------------
@@ -417,22 +454,6 @@ def _is_binary(media_type: str | None, api: Any) -> bool:
     return False
 
 
-def _function_of(uri: str, variables: dict[str, str]) -> tuple[str, str | None]:
-    """Return the function ARN and qualifier that a Lambda integration URI names.
-
-    The URI has the form ``arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/
-    {function ARN}/invocations``, and may refer to stage variables.
-    """
-    uri = _STAGE_VARIABLE.sub(lambda match: variables.get(match.group(1), ""), uri)
-    function = uri.split("/functions/", 1)[-1]
-    function = function.removesuffix("/invocations")
-    name_and_qualifier = function.split(":function:", 1)
-    if len(name_and_qualifier) == 2 and ":" in name_and_qualifier[1]:
-        name, qualifier = name_and_qualifier[1].split(":", 1)
-        return f"{name_and_qualifier[0]}:function:{name}", qualifier
-    return function, None
-
-
 # --- the proxy response ----------------------------------------------------------------
 
 def _proxy_response(payload: Any, request: DataPlaneRequest, api: Any, request_id: str,
@@ -541,33 +562,6 @@ def _first_accept(request: DataPlaneRequest) -> str | None:
     if not accept:
         return None
     return accept.split(",", 1)[0]
-
-
-# --- errors ----------------------------------------------------------------------------
-
-def _gateway_error(status: int, error_type: str, message: str, request_id: str,
-                   extended_request_id: str) -> AwsResponse:
-    """Return a default gateway response: ``{"message": ...}`` and ``x-amzn-ErrorType``.
-
-    https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
-    """
-    return _json_response(status, {"message": message}, request_id, extended_request_id,
-                          error_type=error_type, separators=(",", ":"))
-
-
-def _internal_server_error(status: int, request_id: str,
-                           extended_request_id: str) -> AwsResponse:
-    """Return the error for a failed or misconfigured Lambda integration (500 or 502)."""
-    return _json_response(status, {"message": "Internal server error"}, request_id,
-                          extended_request_id, error_type="InternalServerErrorException")
-
-
-def _json_response(status: int, body: dict[str, Any], request_id: str,
-                   extended_request_id: str, *, error_type: str,
-                   separators: tuple[str, str] = (", ", ": ")) -> AwsResponse:
-    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": error_type}
-    headers.update(_request_id_headers(request_id, extended_request_id))
-    return AwsResponse(status, headers, json.dumps(body, separators=separators).encode())
 
 
 def _request_id_headers(request_id: str, extended_request_id: str) -> dict[str, str]:

@@ -29,6 +29,10 @@ class GatewayRejection:
     status: int
     error_type: str
     message: str
+    response_type: str
+    """The gateway response type that customizes the response."""
+    validation_error: str = ""
+    """``$context.error.validationErrorString``."""
 
 
 def check_method_requirements(api: Any, method: Any, request: DataPlaneRequest,
@@ -40,7 +44,8 @@ def check_method_requirements(api: Any, method: Any, request: DataPlaneRequest,
         # left open. The known ones are checked before this function runs.
         return GatewayRejection(500, "InternalServerErrorException",
                                 f"windtunnel does not emulate {authorization} authorization "
-                                f"of REST API methods yet; this method cannot run locally.")
+                                f"of REST API methods yet; this method cannot run locally.",
+                                "API_CONFIGURATION_ERROR")
     validator_id = getattr(method, "request_validator_id", None)
     if not validator_id:
         return None
@@ -52,9 +57,10 @@ def check_method_requirements(api: Any, method: Any, request: DataPlaneRequest,
         if missing:
             return GatewayRejection(400, "BadRequestException",
                                     f"Missing required request parameters: "
-                                    f"[{', '.join(missing)}]")
+                                    f"[{', '.join(missing)}]", "BAD_REQUEST_PARAMETERS")
     if validator.validate_request_body and not _body_is_valid(api, method, request):
-        return GatewayRejection(400, "BadRequestException", "Invalid request body")
+        return GatewayRejection(400, "BadRequestException", "Invalid request body",
+                                "BAD_REQUEST_BODY")
     return None
 
 
