@@ -26,6 +26,13 @@ Sources:
 - SAM's StepFunctionsCallbackPolicy grants states:SendTaskSuccess on the state machine's
   ARN, and AWS checks the callback against the state machine that issued the token:
   https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/serverless-policy-template-list.html#stepfunctions-callback-policy
+- Express workflows run for at most five minutes:
+  https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html
+- "Execution history: 25,000 events" per execution; an execution that reaches it fails:
+  https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
+- Versions and aliases; an alias routes executions to its versions by weight and
+  DescribeExecution names both:
+  https://docs.aws.amazon.com/step-functions/latest/dg/execution-alias.html
 - Mock configuration files and the #TestCase suffix of Step Functions Local:
   https://docs.aws.amazon.com/step-functions/latest/dg/sfn-local-mock-cfg-file.html
 """
@@ -156,7 +163,29 @@ Resources:
         StartAt: Answer
         States:
           Answer: {Type: Pass, Parameters: {"total.$": "States.MathAdd($.a, $.b)"}, End: true}
+  Spinning:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Definition:
+        StartAt: Spin
+        States:
+          Spin: {Type: Pass, Next: Check}
+          Check:
+            Type: Choice
+            Choices: [{Variable: $.stop, IsPresent: true, Next: Done}]
+            Default: Spin
+          Done: {Type: Succeed}
+  SlowExpress:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Type: EXPRESS
+      Definition:
+        StartAt: Pause
+        States:
+          Pause: {Type: Wait, Seconds: 400, End: true}
 Outputs:
+  SpinningArn: {Value: !Ref Spinning}
+  SlowExpressArn: {Value: !Ref SlowExpress}
   WaitingArn: {Value: !Ref Waiting}
   CallbackArn: {Value: !Ref Callback}
   LegacyArn: {Value: !Ref Legacy}
@@ -403,6 +432,38 @@ def test_start_sync_execution_runs_an_express_workflow(stack: EmulatedStack) -> 
     assert answer["status"] == "SUCCEEDED"
     assert json.loads(answer["output"]) == {"total": 5}
     assert standard.value.response["Error"]["Code"] == "StateMachineTypeNotSupported"
+
+
+def test_an_express_execution_stops_after_five_minutes(stack: EmulatedStack) -> None:
+    answer = stack.client("stepfunctions").start_sync_execution(
+        stateMachineArn=stack.outputs["SlowExpressArn"])
+
+    assert answer["status"] == "TIMED_OUT"
+    assert (answer["stopDate"] - answer["startDate"]).total_seconds() == 300
+
+
+def test_a_loop_without_end_stops_at_the_history_quota(stack: EmulatedStack) -> None:
+    arn = _start(stack, "SpinningArn")
+
+    described = _describe(stack, arn)
+    events = _history(stack, arn, maxResults=1, reverseOrder=True)
+
+    assert (described["status"], described["error"]) == ("FAILED", "States.Runtime")
+    assert events[0]["id"] == 25_001
+
+
+def test_an_alias_routes_to_its_version(stack: EmulatedStack) -> None:
+    client = stack.client("stepfunctions")
+    machine = stack.outputs["ExpressArn"]
+    version = client.publish_state_machine_version(stateMachineArn=machine)
+    alias = client.create_state_machine_alias(name="live", routingConfiguration=[
+        {"stateMachineVersionArn": version["stateMachineVersionArn"], "weight": 100}])
+
+    answer = client.start_sync_execution(stateMachineArn=alias["stateMachineAliasArn"],
+                                         input=json.dumps({"a": 1, "b": 1}))
+
+    assert json.loads(answer["output"]) == {"total": 2}
+    assert answer["stateMachineArn"] == machine
 
 
 def test_list_executions_filters_by_status(stack: EmulatedStack) -> None:

@@ -104,6 +104,37 @@ class StepFunctionsProvider:
         if any(item.severity == "ERROR" for item in diagnostics):
             raise AwsError("InvalidDefinition", invalid_definition_message(diagnostics))
 
+    # --- versions ------------------------------------------------------------------
+
+    def publish_state_machine_version(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """PublishStateMachineVersion: a version of the current revision.
+
+        Publishing a revision that already has a version returns that version.
+        https://docs.aws.amazon.com/step-functions/latest/apireference/API_PublishStateMachineVersion.html
+        """
+        machine = self._moto_state_machine(str(parameters.get("stateMachineArn", "")))
+        latest = machine.latest_version
+        if latest is None or latest.definition != machine.definition or \
+                latest.roleArn != machine.roleArn:
+            machine.publish(parameters.get("description"))
+            latest = machine.latest_version
+        return {"creationDate": _created(latest), "stateMachineVersionArn": latest.arn}
+
+    def list_state_machine_versions(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """ListStateMachineVersions, newest first."""
+        machine = self._moto_state_machine(str(parameters.get("stateMachineArn", "")))
+        versions = [{"stateMachineVersionArn": version.arn, "creationDate": _created(version)}
+                    for _, version in sorted(machine.versions.items(), reverse=True)]
+        return _page(versions, "stateMachineVersions", parameters, default_size=100,
+                     limit=1000)
+
+    def _moto_state_machine(self, arn: str) -> Any:
+        from moto.stepfunctions.models import stepfunctions_backends
+
+        self.engine.state_machine_ref(arn)
+        parts = arn.split(":")
+        return stepfunctions_backends[parts[4]][parts[3]].describe_state_machine(arn)
+
     # --- executions ------------------------------------------------------------------
 
     def start_execution(self, parameters: dict[str, Any]) -> dict[str, Any]:
@@ -336,8 +367,14 @@ _OPERATIONS = frozenset({
     "StartExecution", "StartSyncExecution", "DescribeExecution",
     "DescribeStateMachineForExecution", "GetExecutionHistory", "ListExecutions",
     "StopExecution", "SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat",
-    "GetActivityTask", "TestState",
+    "GetActivityTask", "TestState", "PublishStateMachineVersion",
+    "ListStateMachineVersions",
 })
+
+
+def _created(instance: Any) -> Any:
+    """A moto state machine instance's creation date (a datetime or epoch seconds)."""
+    return getattr(instance, "creation_date", None) or datetime.datetime.now(datetime.UTC)
 
 
 def _listed_under(execution: Execution, machine_arn: str) -> bool:
@@ -379,5 +416,8 @@ def _json_body(request: AwsRequest) -> dict[str, Any]:
 
 def _default(value: Any) -> Any:
     if isinstance(value, datetime.datetime):
+        # moto's dates have no zone; they are UTC.
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.UTC)
         return value.timestamp()
     raise TypeError(f"cannot serialize {type(value).__name__}")

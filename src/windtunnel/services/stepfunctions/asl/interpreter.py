@@ -134,6 +134,10 @@ class Interpreter:
                       lambda outcome: self._finish(execution, track, outcome))
         execution.fiber = fiber
         timeout = execution.state_machine.definition.timeout_seconds
+        if execution.state_machine.type == "EXPRESS":
+            # Express executions run for at most five minutes.
+            # https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html
+            timeout = min(timeout or _EXPRESS_DURATION, _EXPRESS_DURATION)
         if timeout is not None:
             self.clock.schedule(timeout, lambda: self._time_out(execution, track),
                                 description=f"timeout of execution {execution.name}")
@@ -218,6 +222,8 @@ class Interpreter:
                details: dict[str, Any] | None = None) -> int:
         execution = track.execution
         if execution.history.full:
+            # NOTE: AWS fails an execution whose history reaches 25,000 events; the error
+            # name and cause it records for that are not documented.
             raise StatesError(RUNTIME, f"The execution reached the maximum number of "
                                        f"history events ({execution.history.limit}).")
         track.last_event_id = execution.history.add(event_type, track.last_event_id, details)
@@ -594,6 +600,9 @@ class Interpreter:
         exit_.next_state = catcher.next
         return exit_
 
+
+# Express executions stop after five minutes.
+_EXPRESS_DURATION = 300
 
 # The longest wait AWS accepts: 2**31 - 1 seconds.
 _LONGEST_WAIT = 2**31 - 1
