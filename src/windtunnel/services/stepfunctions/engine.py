@@ -97,6 +97,10 @@ class Engine:
         self.mock_config: MockConfig | None = None
         self.interpreter = Interpreter(clock, Tasks(self), region=cloud.region,
                                        recorder=recorder)
+        from windtunnel.services.stepfunctions.map_runs import MapRuns
+
+        self.map_runs = MapRuns(self)
+        self.interpreter.map_runs = self.map_runs
         self.time_scale = 1.0
         """Emulated seconds per real second while the clock follows real time."""
         self._definitions: dict[str, Definition] = {}
@@ -226,6 +230,7 @@ class Engine:
             self.executions.clear()
             self.tokens.clear()
             self.activities.clear()
+            self.map_runs.clear()
 
     def describe_for_task(self, execution: Execution, *, output_as_json: bool) -> dict[str, Any]:
         """DescribeExecution's answer as a ``.sync`` task returns it (dates in epoch ms)."""

@@ -27,6 +27,7 @@ from windtunnel.cloud.protocols import AwsError
 from windtunnel.services.stepfunctions.asl.errors import StatesError
 from windtunnel.services.stepfunctions.asl.execution import Execution, StateMachineRef
 from windtunnel.services.stepfunctions.asl.json_text import size_in_bytes
+from windtunnel.services.stepfunctions.map_runs import MapRunRecord
 
 if TYPE_CHECKING:
     from windtunnel.services.stepfunctions.engine import Engine
@@ -190,16 +191,24 @@ class StepFunctionsProvider:
             events.reverse()
         return _page(events, "events", parameters, default_size=100, limit=1000)
 
-    def list_executions(self, parameters: dict[str, Any]) -> dict[str, Any] | None:
-        """ListExecutions of a state machine (or of a version or alias), newest first."""
+    def list_executions(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """ListExecutions of a state machine (or version, alias or map run), newest first."""
         machine_arn = parameters.get("stateMachineArn")
-        if machine_arn is None:
-            return None
-        self.engine.state_machine_ref(str(machine_arn))
+        map_run_arn = parameters.get("mapRunArn")
         status = parameters.get("statusFilter")
-        executions = [execution for execution in self.engine.executions.values()
-                      if _listed_under(execution, str(machine_arn))
-                      and (status is None or execution.status == status)]
+        if map_run_arn is not None:
+            record = self._map_run(map_run_arn)
+            candidates = list(record.children)
+        elif machine_arn is not None:
+            self.engine.state_machine_ref(str(machine_arn))
+            candidates = [execution for execution in self.engine.executions.values()
+                          if execution.map_run_arn is None
+                          and _listed_under(execution, str(machine_arn))]
+        else:
+            raise AwsError("ValidationException",
+                           "Either stateMachineArn or mapRunArn must be specified")
+        executions = [execution for execution in candidates
+                      if status is None or execution.status == status]
         executions.sort(key=lambda execution: execution.start_date, reverse=True)
         entries = [{
             "executionArn": execution.arn,
@@ -218,6 +227,26 @@ class StepFunctionsProvider:
         if execution.running:
             self.engine.stop(execution, parameters.get("error"), parameters.get("cause"))
         return {"stopDate": execution.stop_date or self.engine.clock.now()}
+
+    def describe_map_run(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """DescribeMapRun: a Distributed Map run's status and counts."""
+        return self._map_run(parameters.get("mapRunArn")).describe()
+
+    def list_map_runs(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """ListMapRuns of an execution."""
+        execution = self._execution(parameters.get("executionArn"))
+        runs = [{"executionArn": record.execution_arn, "mapRunArn": record.arn,
+                 "stateMachineArn": execution.state_machine.arn,
+                 "startDate": record.start_date,
+                 **({"stopDate": record.stop_date} if record.stop_date else {})}
+                for record in self.engine.map_runs.of_execution(execution.arn)]
+        return _page(runs, "mapRuns", parameters, default_size=100, limit=1000)
+
+    def _map_run(self, arn: Any) -> MapRunRecord:
+        record = self.engine.map_runs.records.get(str(arn))
+        if record is None:
+            raise AwsError("ResourceNotFound", f"Resource not found: '{arn}'")
+        return record
 
     # --- callbacks -----------------------------------------------------------------
 
@@ -368,7 +397,7 @@ _OPERATIONS = frozenset({
     "DescribeStateMachineForExecution", "GetExecutionHistory", "ListExecutions",
     "StopExecution", "SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat",
     "GetActivityTask", "TestState", "PublishStateMachineVersion",
-    "ListStateMachineVersions",
+    "ListStateMachineVersions", "DescribeMapRun", "ListMapRuns",
 })
 
 

@@ -75,6 +75,11 @@ class Execution:
     mock_invocations: dict[str, int] = field(default_factory=dict)
     parent_arn: str | None = None
     trace_header: str | None = None
+    map_run_arn: str | None = None
+    """The Distributed Map run this execution is a child of."""
+    coverage_prefix: str = ""
+    """Where this execution's states sit in its state machine's graph (for a map run's
+    child executions, the Map state's path)."""
 
     def __post_init__(self) -> None:
         self.history = History(self.now, HISTORY_LIMIT)

@@ -112,6 +112,8 @@ class Interpreter:
         self.region = region
         self.on_finished = on_finished
         self.recorder = recorder
+        self.map_runs: Any = None
+        """The engine's map runs, which Distributed Map states start (``MapRuns``)."""
 
     # --- executions -------------------------------------------------------------
 
@@ -128,7 +130,7 @@ class Interpreter:
             details["stateMachineVersionArn"] = execution.state_machine.version_arn
         execution.history.add("ExecutionStarted", 0, details)
         # The first state's events link to 0, not to ExecutionStarted, as AWS records.
-        track = Track(execution, Variables(), 0)
+        track = Track(execution, Variables(), 0, execution.coverage_prefix)
 
         fiber = Fiber(self.clock, self._run_execution(execution, track),
                       lambda outcome: self._finish(execution, track, outcome))

@@ -15,7 +15,7 @@ from windtunnel.services.stepfunctions.asl.errors import (
     EXCEED_TOLERATED_FAILURE_THRESHOLD,
     StatesError,
 )
-from windtunnel.services.stepfunctions.asl.fibers import Join, Outcome, Work
+from windtunnel.services.stepfunctions.asl.fibers import Await, Join, Outcome, Work
 from windtunnel.services.stepfunctions.asl.json_text import to_json
 from windtunnel.services.stepfunctions.asl.payload import (
     Scope,
@@ -59,6 +59,9 @@ class MapRun:
         items = self._items(selected)
         inputs = self._iteration_inputs(items, selected)
 
+        if self.distributed:
+            result = yield from self._map_run(inputs, selected)
+            return result
         started = self.interpreter._event(self.track, "MapStateStarted",
                                           {"length": len(inputs)})
         # AWS links each MapIterationStarted to the last state event of the iteration that
@@ -92,6 +95,68 @@ class MapRun:
         self.track.last_event_id = self.last_iteration_event
         self.interpreter._side_event(self.track, "MapStateSucceeded")
         del state
+        return [outcome.value if outcome.error is None else
+                {"Error": getattr(outcome.error, "error", ""),
+                 "Cause": getattr(outcome.error, "cause", "")}
+                for outcome in outcomes]
+
+    def _map_run(self, inputs: list[Any], selected: Any) -> Work:
+        """A Distributed Map: each item (or batch) runs as a child execution of a map run.
+
+        The parent's history records MapRunStarted and MapRunSucceeded or MapRunFailed;
+        the children have histories of their own.
+        https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html
+        """
+        from windtunnel.services.stepfunctions.map_runs import MapRunRecord
+
+        engine = self.interpreter.map_runs
+        if engine is None:
+            raise runtime_error(self.scope, "Distributed Map states need the engine's map "
+                                            "runs, which this interpreter has none of")
+        execution = self.track.execution
+        tolerated = self._tolerated_failures(len(inputs))
+        record: MapRunRecord = engine.start_map_run(execution, self.state, len(inputs),
+                                                    self._max_concurrency(selected), tolerated)
+        self.interpreter._event(self.track, "MapRunStarted", {"mapRunArn": record.arn})
+        failures = 0
+
+        def on_outcome(outcome: Outcome) -> bool:
+            nonlocal failures
+            if outcome.error is None:
+                return False
+            failures += 1
+            return failures > tolerated
+
+        def child(index: int, value: Any) -> Any:
+            def work() -> Work:
+                child_execution = engine.start_child(
+                    record, execution, self.state, value,
+                    f"{self.track.prefix}{self.state.name}/")
+                yield Await(child_execution.finished)
+                if child_execution.status != "SUCCEEDED":
+                    raise StatesError(child_execution.error or "States.TaskFailed",
+                                      child_execution.cause or "")
+                return child_execution.output
+
+            return work
+
+        outcomes = yield Join([child(index, value) for index, value in enumerate(inputs)],
+                              max_concurrency=record.max_concurrency, on_outcome=on_outcome)
+        failed = [outcome for outcome in outcomes if outcome.error is not None]
+        if len(failed) > tolerated:
+            if tolerated > 0 or self.state.has("ToleratedFailurePercentage") or \
+                    self.state.has("ToleratedFailureCount"):
+                error = StatesError(EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                                    "The specified tolerated failure threshold was exceeded")
+            else:
+                error = failed[0].error if isinstance(failed[0].error, StatesError) else \
+                    StatesError("States.BranchFailed", str(failed[0].error))
+            engine.finish_map_run(record, "FAILED", error)
+            self.interpreter._event(self.track, "MapRunFailed",
+                                    {"error": error.error, "cause": error.cause})
+            raise error
+        engine.finish_map_run(record, "SUCCEEDED", None)
+        self.interpreter._side_event(self.track, "MapRunSucceeded")
         return [outcome.value if outcome.error is None else
                 {"Error": getattr(outcome.error, "error", ""),
                  "Cause": getattr(outcome.error, "cause", "")}
