@@ -10,46 +10,19 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from tests.unit.cli.harness import run_command
 
 from windtunnel.cli.main import main
 from windtunnel.iam.report import IamReport
 
 TIMEOUT = 180
-
-# Runs a command the way windtunnel.cli.main does, with this command registered, so that
-# the test does not depend on the other commands.
-HARNESS = """
-import argparse
-import sys
-
-from windtunnel.cli import iam
-from windtunnel.errors import WindtunnelError
-
-argv = sys.argv[1:]
-command = []
-if "--" in argv:
-    split = argv.index("--")
-    argv, command = argv[:split], argv[split + 1:]
-parser = argparse.ArgumentParser(prog="windtunnel")
-parser.add_argument("--debug", action="store_true")
-iam.register(parser.add_subparsers(required=True))
-arguments = parser.parse_args(argv)
-arguments.command = command
-try:
-    sys.exit(arguments.run(arguments))
-except WindtunnelError as error:
-    print(f"windtunnel: error: {error}", file=sys.stderr)
-    sys.exit(2)
-"""
 
 TEMPLATE = """
 Transform: AWS::Serverless-2016-10-31
@@ -106,12 +79,7 @@ filterwarnings = ["error"]
 
 
 def run_cli(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    # The outer pytest's own settings must not reach the inner one.
-    environment = {name: value for name, value in os.environ.items()
-                   if not name.startswith("PYTEST_")}
-    return subprocess.run([sys.executable, "-c", HARNESS, "iam", "report", *arguments],
-                          capture_output=True, text=True, timeout=TIMEOUT, cwd=cwd,
-                          env=environment, check=False)
+    return run_command("iam", "iam", "report", *arguments, cwd=cwd, timeout=TIMEOUT)
 
 
 @pytest.fixture

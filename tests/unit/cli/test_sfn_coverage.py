@@ -10,38 +10,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from tests.unit.cli.harness import run_command
 
 TIMEOUT = 180
-
-HARNESS = """
-import argparse
-import sys
-
-from windtunnel.cli import sfn
-from windtunnel.errors import WindtunnelError
-
-argv = sys.argv[1:]
-command = []
-if "--" in argv:
-    split = argv.index("--")
-    argv, command = argv[:split], argv[split + 1:]
-parser = argparse.ArgumentParser(prog="windtunnel")
-parser.add_argument("--debug", action="store_true")
-sfn.register(parser.add_subparsers(required=True))
-arguments = parser.parse_args(argv)
-arguments.command = command
-try:
-    sys.exit(arguments.run(arguments))
-except WindtunnelError as error:
-    print(f"windtunnel: error: {error}", file=sys.stderr)
-    sys.exit(2)
-"""
 
 TEMPLATE = """
 Transform: AWS::Serverless-2016-10-31
@@ -98,12 +73,7 @@ template = "template.yaml"
 
 
 def run_cli(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    # The outer pytest's own settings must not reach the inner one.
-    environment = {name: value for name, value in os.environ.items()
-                   if not name.startswith("PYTEST_")}
-    return subprocess.run([sys.executable, "-c", HARNESS, "sfn", "coverage", *arguments],
-                          capture_output=True, text=True, timeout=TIMEOUT, cwd=cwd,
-                          env=environment, check=False)
+    return run_command("sfn", "sfn", "coverage", *arguments, cwd=cwd, timeout=TIMEOUT)
 
 
 @pytest.fixture
