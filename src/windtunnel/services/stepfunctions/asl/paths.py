@@ -11,7 +11,6 @@ https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html
 
 from __future__ import annotations
 
-import copy
 import functools
 import re
 from collections.abc import Mapping
@@ -185,23 +184,30 @@ def write_result_path(state_input: Any, result_path: str | None, result: Any) ->
     if not path.steps:
         return result
 
-    output = copy.deepcopy(state_input)
-    if not isinstance(output, dict):
+    # Only the containers along the path are copied: the engine never changes a value in
+    # place, so the rest of the input can be shared with the output.
+    if not isinstance(state_input, dict):
         raise ResultPathMatchFailure(_cannot_apply(result_path, state_input))
+    output: dict[str, Any] = dict(state_input)
     node: Any = output
     for step in path.steps[:-1]:
         if isinstance(step, int):
             if not isinstance(node, list) or not -len(node) <= step < len(node):
                 raise ResultPathMatchFailure(_cannot_apply(result_path, state_input))
-            node = node[step]
-            continue
-        child = node.get(step) if isinstance(node, dict) else None
-        if child is None:
-            if not isinstance(node, dict):
-                raise ResultPathMatchFailure(_cannot_apply(result_path, state_input))
-            child = node[step] = {}
-        elif not isinstance(child, dict | list):
+            child = node[step]
+        elif isinstance(node, dict):
+            child = node.get(step)
+        else:
             raise ResultPathMatchFailure(_cannot_apply(result_path, state_input))
+        if child is None and not isinstance(step, int):
+            child = {}
+        elif isinstance(child, dict):
+            child = dict(child)
+        elif isinstance(child, list):
+            child = list(child)
+        else:
+            raise ResultPathMatchFailure(_cannot_apply(result_path, state_input))
+        node[step] = child
         node = child
 
     last = path.steps[-1]
