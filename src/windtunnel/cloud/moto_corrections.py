@@ -31,6 +31,7 @@ __all__ = [
     "set_lambda_invoker",
     "set_queue_message_listener",
     "set_rule_delivery_clock",
+    "set_rule_role_client",
     "unset_queue_message_listener",
     "validate_bucket_notification_destinations",
 ]
@@ -205,6 +206,15 @@ def match_event_source_mappings_by_name_or_arn() -> None:
 LambdaInvoker = Callable[[str, bytes], None]
 _lambda_invoker: list[LambdaInvoker] = []
 _rule_delivery_clock: list[VirtualClock] = []
+_rule_role_client: list[Callable[[str, str, str], Any]] = []
+
+
+def set_rule_role_client(role_client: Callable[[str, str, str], Any] | None) -> None:
+    """Call rules' Step Functions and Kinesis targets with clients from ``role_client``
+    (``role_client(service, role_arn, session_name)``); None stops those deliveries."""
+    _rule_role_client.clear()
+    if role_client is not None:
+        _rule_role_client.append(role_client)
 
 
 def set_lambda_invoker(invoker: LambdaInvoker | None) -> None:
@@ -286,7 +296,8 @@ def _rule_delivery_services() -> Any:
 
     invoke = _invoke_function if _lambda_invoker else None
     return DeliveryServices(allowed=allowed, invoke_function=invoke,
-                            clock=_rule_clock(), delivering_from=delivering_from)
+                            clock=_rule_clock(), delivering_from=delivering_from,
+                            role_client=_rule_role_client[0] if _rule_role_client else None)
 
 
 def _rule_clock() -> VirtualClock | None:

@@ -12,7 +12,11 @@ from pathlib import Path
 
 from windtunnel.clock import VirtualClock
 from windtunnel.cloud.messages import AwsRequest
-from windtunnel.cloud.moto_corrections import set_lambda_invoker, set_rule_delivery_clock
+from windtunnel.cloud.moto_corrections import (
+    set_lambda_invoker,
+    set_rule_delivery_clock,
+    set_rule_role_client,
+)
 from windtunnel.cloud.pipeline import Cloud
 from windtunnel.cloud.s3_notifications import route_bucket_notifications, set_notification_clock
 from windtunnel.cloud.server import EndpointServer
@@ -26,6 +30,7 @@ from windtunnel.iam.enforcement import IamMode
 from windtunnel.runtime.event_sources import EventSourcePollers
 from windtunnel.runtime.functions import Isolation, LambdaRuntime
 from windtunnel.services.apigateway.dataplane import ExecuteApiPlane
+from windtunnel.services.appsync.dataplane import GraphqlPlane
 from windtunnel.services.appsync.provider import AppSyncProvider
 from windtunnel.services.awslambda.provider import LambdaProvider
 from windtunnel.services.cloudformation.models import StackRegistry
@@ -134,9 +139,13 @@ class Environment:
         if mock_path is not None:
             self.stepfunctions.mock_config = MockConfig.load(mock_path)
         self.cloud.register(StepFunctionsProvider(self.stepfunctions))
+        # Rules call Step Functions and Kinesis targets as the target's role.
+        set_rule_role_client(self.stepfunctions.role_client)
         self.cloud.register(AppSyncProvider(now=self.clock.now))
         self.cloud.register_data_plane(ExecuteApiPlane.plane,
                                        ExecuteApiPlane(self.cloud, self.functions))
+        self.cloud.register_data_plane(GraphqlPlane.plane,
+                                       GraphqlPlane(self.cloud, now=self.clock.now))
         self.deployer = Deployer(self.cloud, self.registry, load_nested=self._load_nested,
                                  strict=strict)
         self._snapshot: BackendSnapshot | None = None

@@ -20,6 +20,7 @@ from windtunnel.runtime.result import InvocationResult
 from windtunnel.stack.appsync import StackAppSync
 from windtunnel.stack.environment import Environment
 from windtunnel.stack.events import StackEvents
+from windtunnel.stack.graphql import StackGraphql
 from windtunnel.stack.iam import StackIam
 from windtunnel.stack.stepfunctions import StackStepFunctions
 
@@ -98,6 +99,9 @@ class EmulatedStack:
         reset: ``published()``, ``messages()``, ``delivered()`` and ``wait_for()``."""
         self.appsync = StackAppSync(self)
         """AppSync: ``evaluate()`` renders resolver mapping templates."""
+        self.graphql = StackGraphql(self)
+        """``stack.graphql(query, variables)`` sends a GraphQL request to the stack's
+        AppSync API."""
         self.stepfunctions = StackStepFunctions(self)
         """State machines: ``execute()`` with mocks on virtual time, and ``coverage()``."""
 

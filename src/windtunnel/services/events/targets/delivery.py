@@ -9,6 +9,13 @@ way the event then goes to the target's dead-letter queue, when it has one:
 https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html
 https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
 
+Lambda functions, SQS queues, SNS topics, event buses and log groups are delivered to
+here; Step Functions state machines and Kinesis streams in
+:mod:`~windtunnel.services.events.targets.role_targets`; API destinations in
+:mod:`~windtunnel.services.events.targets.api_destinations`. Any other kind of target
+fails the delivery with an error that names it, so the event shows in FailedInvocations
+and the dead-letter queue.
+
 Retries are scheduled on the stack's virtual clock, so ``stack.clock.advance`` runs them.
 The delivery metrics go to CloudWatch in the ``AWS/Events`` namespace:
 https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html
@@ -21,16 +28,26 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from windtunnel.clock import ScheduledCall, VirtualClock
+from windtunnel.clock import ScheduledCall
 from windtunnel.cloud.protocols import AwsError
+from windtunnel.services.events.targets import api_destinations
+from windtunnel.services.events.targets.api_destinations import send_to_api_destination
+from windtunnel.services.events.targets.attempt import (
+    Attempt,
+    DeliveryFailure,
+    DeliveryServices,
+)
 from windtunnel.services.events.targets.input import (
     InputContext,
     aws_event,
     format_event_time,
     target_input,
+)
+from windtunnel.services.events.targets.role_targets import (
+    send_to_state_machine,
+    send_to_stream,
 )
 
 __all__ = [
@@ -61,62 +78,18 @@ _MAXIMUM_RETRY_DELAY = 300.0
 _pending_retries: dict[int, ScheduledCall] = {}
 
 
-class DeliveryFailure(Exception):
-    """A target that did not take the event, with the error code EventBridge reports."""
-
-    def __init__(self, error_code: str, message: str, *, retriable: bool) -> None:
-        super().__init__(message)
-        self.error_code = error_code
-        self.message = message
-        self.retriable = retriable
-
-
-@dataclass(frozen=True)
-class DeliveryServices:
-    """The parts of the embedded cloud that delivery uses."""
-
-    allowed: Callable[[str, str, str, str], bool]
-    """``allowed(action, target_arn, rule_arn, rule_account)``: whether the target's
-    resource-based policy lets EventBridge deliver on behalf of the rule."""
-    invoke_function: Callable[[str, str, bytes], None] | None
-    """``invoke_function(rule_arn, function_arn, payload)`` invokes asynchronously and
-    raises AwsError when Lambda does not accept the event; None without a Lambda runtime."""
-    clock: VirtualClock | None
-    """The clock that retries are scheduled on; without one, a retriable failure is final."""
-    delivering_from: Callable[[str], Any]
-    """A context manager that attributes what is sent inside it to the rule."""
-
-
-@dataclass
-class _Attempt:
-    """One event on its way to one target, across retries."""
-
-    rule_arn: str
-    account: str
-    region: str
-    target: dict[str, Any]
-    event: dict[str, Any]
-    payload: str
-    first_attempt: datetime.datetime
-    retries: int = 0
-    services: DeliveryServices | None = field(default=None, repr=False)
-
-    @property
-    def rule_name(self) -> str:
-        return self.rule_arn.rsplit("/", 1)[-1]
-
-    @property
-    def target_arn(self) -> str:
-        return str(self.target["Arn"])
-
-
 def cancel_pending_retries() -> int:
-    """Drop every scheduled retry, as when the stack is reset; return how many there were."""
+    """Drop every scheduled retry, as when the stack is reset; return how many there were.
+
+    The invocations counted against API destinations' rate limits and the OAuth access
+    tokens of connections are dropped too.
+    """
     count = 0
     for call in list(_pending_retries.values()):
         call.cancel()
         count += 1
     _pending_retries.clear()
+    api_destinations.reset()
     return count
 
 
@@ -135,7 +108,7 @@ def deliver_to_targets(rule: Any, targets: list[dict[str, Any]], event: Mapping[
         datetime.datetime.now(datetime.UTC)
     _put_metrics(rule, ("MatchedEvents", "TriggeredRules"))
     for target in targets:
-        attempt = _Attempt(
+        attempt = Attempt(
             rule_arn=str(rule.arn),
             account=str(rule.account_id),
             region=str(rule.region_name),
@@ -148,7 +121,7 @@ def deliver_to_targets(rule: Any, targets: list[dict[str, Any]], event: Mapping[
         _attempt_delivery(attempt)
 
 
-def _attempt_delivery(attempt: _Attempt) -> None:
+def _attempt_delivery(attempt: Attempt) -> None:
     services = attempt.services
     assert services is not None
     try:
@@ -160,7 +133,7 @@ def _attempt_delivery(attempt: _Attempt) -> None:
     _put_metrics_for(attempt, ("Invocations",))
 
 
-def _handle_failure(attempt: _Attempt, failure: DeliveryFailure) -> None:
+def _handle_failure(attempt: Attempt, failure: DeliveryFailure) -> None:
     services = attempt.services
     assert services is not None
     policy = attempt.target.get("RetryPolicy") or {}
@@ -172,6 +145,9 @@ def _handle_failure(attempt: _Attempt, failure: DeliveryFailure) -> None:
     exhausted: str | None = None
     if failure.retriable and services.clock is not None:
         delay = retry_delay(attempt.retries + 1)
+        if failure.retry_after is not None:
+            # An API destination's Retry-After header wins when it requests a longer wait.
+            delay = max(delay, failure.retry_after)
         age = services.clock.now() + datetime.timedelta(seconds=delay) - \
             attempt.first_attempt
         if attempt.retries >= maximum_retries:
@@ -202,7 +178,7 @@ def _handle_failure(attempt: _Attempt, failure: DeliveryFailure) -> None:
     _send_to_dead_letter_queue(attempt, failure, exhausted)
 
 
-def _send_to_dead_letter_queue(attempt: _Attempt, failure: DeliveryFailure,
+def _send_to_dead_letter_queue(attempt: Attempt, failure: DeliveryFailure,
                                exhausted: str | None) -> None:
     services = attempt.services
     assert services is not None
@@ -247,20 +223,20 @@ def _send_to_dead_letter_queue(attempt: _Attempt, failure: DeliveryFailure,
 # --- one attempt per kind of target ------------------------------------------------------
 
 
-def _send(attempt: _Attempt, services: DeliveryServices) -> None:
-    service = attempt.target_arn.split(":")[2]
+def _send(attempt: Attempt, services: DeliveryServices) -> None:
+    components = attempt.target_arn.split(":", 5)
+    service = components[2] if len(components) > 2 else ""
     sender = _SENDERS.get(service)
     if sender is None:
-        # NOTE: delivery to targets other than Lambda functions, SQS queues, SNS topics,
-        # buses and log groups (Step Functions, Kinesis, API destinations...) is not
-        # emulated yet.
-        logger.warning("rule %s: event not delivered to target %s (%s targets are not "
-                       "emulated yet)", attempt.rule_name, attempt.target_arn, service)
-        return
+        raise DeliveryFailure(
+            "INVALID_PARAMETER",
+            f"windtunnel does not emulate delivery to {service or 'unknown'} targets, so "
+            f"the event was not sent to {attempt.target_arn}",
+            retriable=False)
     sender(attempt, services)
 
 
-def _check_allowed(attempt: _Attempt, services: DeliveryServices, action: str) -> None:
+def _check_allowed(attempt: Attempt, services: DeliveryServices, action: str) -> None:
     if not services.allowed(action, attempt.target_arn, attempt.rule_arn, attempt.account):
         raise DeliveryFailure(
             "NO_PERMISSIONS",
@@ -269,7 +245,7 @@ def _check_allowed(attempt: _Attempt, services: DeliveryServices, action: str) -
             retriable=False)
 
 
-def _send_to_function(attempt: _Attempt, services: DeliveryServices) -> None:
+def _send_to_function(attempt: Attempt, services: DeliveryServices) -> None:
     if services.invoke_function is None:
         logger.warning("rule %s: event not delivered to function %s because no Lambda "
                        "runtime is attached to the cloud", attempt.rule_name,
@@ -314,7 +290,7 @@ def _function_exists(function_arn: str) -> bool:
 
 # Each sender checks that the target exists before its resource-based policy, because the
 # policy is part of the target.
-def _send_to_queue(attempt: _Attempt, services: DeliveryServices) -> None:
+def _send_to_queue(attempt: Attempt, services: DeliveryServices) -> None:
     backend = _sqs_backend(attempt.target_arn)
     name = attempt.target_arn.split(":")[5]
     if name not in backend.queues:
@@ -329,7 +305,7 @@ def _send_to_queue(attempt: _Attempt, services: DeliveryServices) -> None:
         raise DeliveryFailure("INVALID_PARAMETER", str(error), retriable=False) from None
 
 
-def _send_to_topic(attempt: _Attempt, services: DeliveryServices) -> None:
+def _send_to_topic(attempt: Attempt, services: DeliveryServices) -> None:
     from moto.sns.models import sns_backends
 
     components = attempt.target_arn.split(":")
@@ -346,17 +322,23 @@ def _send_to_topic(attempt: _Attempt, services: DeliveryServices) -> None:
         raise DeliveryFailure("INVALID_PARAMETER", str(error), retriable=False) from None
 
 
-def _send_to_bus_or_log_group(attempt: _Attempt, services: DeliveryServices) -> None:
+def _send_to_events_resource(attempt: Attempt, services: DeliveryServices) -> None:
     resource = attempt.target_arn.split(":", 5)[5]
     if resource.startswith("event-bus/"):
         _send_to_bus(attempt, resource.split("/", 1)[1])
         return
-    # NOTE: other events resources (API destinations) are not delivered.
-    logger.warning("rule %s: event not delivered to target %s (not emulated yet)",
-                   attempt.rule_name, attempt.target_arn)
+    if resource.startswith("api-destination/"):
+        send_to_api_destination(attempt, services)
+        return
+    resource_type = resource.split("/", 1)[0]
+    raise DeliveryFailure(
+        "INVALID_PARAMETER",
+        f"windtunnel does not emulate delivery to EventBridge {resource_type or 'unknown'} "
+        f"targets, so the event was not sent to {attempt.target_arn}",
+        retriable=False)
 
 
-def _send_to_bus(attempt: _Attempt, bus_name: str) -> None:
+def _send_to_bus(attempt: Attempt, bus_name: str) -> None:
     from moto.events.models import events_backends
 
     components = attempt.target_arn.split(":")
@@ -376,7 +358,7 @@ def _send_to_bus(attempt: _Attempt, bus_name: str) -> None:
     }])
 
 
-def _send_to_log_group(attempt: _Attempt, services: DeliveryServices) -> None:
+def _send_to_log_group(attempt: Attempt, services: DeliveryServices) -> None:
     from moto.logs.models import logs_backends
 
     # NOTE: EventBridge needs a CloudWatch Logs resource policy for log group targets,
@@ -394,12 +376,14 @@ def _send_to_log_group(attempt: _Attempt, services: DeliveryServices) -> None:
         {"timestamp": int(time.time() * 1000), "message": attempt.payload}])
 
 
-_SENDERS: dict[str, Callable[[_Attempt, DeliveryServices], None]] = {
+_SENDERS: dict[str, Callable[[Attempt, DeliveryServices], None]] = {
     "lambda": _send_to_function,
     "sqs": _send_to_queue,
     "sns": _send_to_topic,
-    "events": _send_to_bus_or_log_group,
+    "events": _send_to_events_resource,
     "logs": _send_to_log_group,
+    "states": send_to_state_machine,
+    "kinesis": send_to_stream,
 }
 
 
@@ -416,7 +400,7 @@ def _sqs_backend(queue_arn: str) -> Any:
 # --- metrics -------------------------------------------------------------------------------
 
 
-def _put_metrics_for(attempt: _Attempt, names: tuple[str, ...]) -> None:
+def _put_metrics_for(attempt: Attempt, names: tuple[str, ...]) -> None:
     _write_metrics(attempt.account, attempt.region, attempt.rule_name, names)
 
 

@@ -1,0 +1,341 @@
+"""Unit and pipeline resolvers: VTL request and response templates around data sources.
+
+Sources:
+https://docs.aws.amazon.com/appsync/latest/devguide/resolver-components.html (unit and
+pipeline resolvers, functions, ``$ctx.prev.result`` and ``$ctx.stash``),
+https://docs.aws.amazon.com/appsync/latest/devguide/resolver-context-reference.html
+(``$context``), https://docs.aws.amazon.com/appsync/latest/devguide/resolver-mapping-template-reference-lambda.html
+(direct Lambda resolvers: without templates the context is the payload and the result
+is the field's value) and
+https://docs.aws.amazon.com/appsync/latest/devguide/resolver-util-reference.html
+(``#return``, ``$util.error``, ``$util.appendError``).
+
+Limitations:
+- APPSYNC_JS resolvers and functions (``code`` with a runtime) are not run; the field
+  fails with an error that names the runtime.
+- BatchInvoke sends one source per invocation (a batch of one). AppSync groups the
+  sibling fields of a list into one batch. The function receives a list either way.
+- Caching (``cachingConfig``) and ``syncConfig`` are ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from graphql import GraphQLResolveInfo, print_ast
+from graphql.language import (
+    FieldNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
+
+from windtunnel.deploy.resources.appsync import GraphqlApiConfiguration
+from windtunnel.services.appsync.datasources import DataSourceError, DataSourceInvoker
+from windtunnel.vtl.appsync import (
+    AppSyncRendering,
+    GraphqlError,
+    TemplateErrorRaised,
+    render_resolver_template,
+)
+from windtunnel.vtl.appsync_json import to_plain
+from windtunnel.vtl.errors import VtlError
+
+__all__ = ["ResolverError", "ResolverScope", "resolve_field"]
+
+logger = logging.getLogger(__name__)
+
+
+class ResolverError(Exception):
+    """A field that failed; ``error`` is what the response's ``errors`` entry shows."""
+
+    def __init__(self, error: GraphqlError) -> None:
+        self.error = error
+        super().__init__(error.message)
+
+
+@dataclass
+class ResolverScope:
+    """The shared state of one GraphQL request's resolvers: the API, the caller, errors."""
+
+    configuration: GraphqlApiConfiguration
+    invoker: DataSourceInvoker
+    identity: object
+    """``$ctx.identity``: None for API keys, the caller's details for the other modes."""
+    headers: dict[str, str]
+    domain_name: str | None
+    variables: dict[str, Any]
+    now: Callable[[], datetime]
+    randomness: random.Random
+    authorize: Callable[[GraphQLResolveInfo[Any]], None]
+    """Raises ResolverError when the caller may not read the field."""
+    appended: list[tuple[GraphqlError, GraphQLResolveInfo[Any]]] = field(default_factory=list)
+    """Errors added with ``$util.appendError``, with the field that added them."""
+
+
+@dataclass
+class _Step:
+    """The state that flows through the templates of one field."""
+
+    arguments: dict[str, Any]
+    source: object
+    info: dict[str, Any]
+    stash: dict[Any, Any] = field(default_factory=dict)
+    prev_result: object = None
+
+
+def resolve_field(source: object, info: GraphQLResolveInfo[Any], **arguments: Any) -> object:
+    """Resolve one field: check its authorization, then run its resolver or read ``source``.
+
+    A field without a resolver takes the member of the parent's result with its name.
+    """
+    scope: ResolverScope = info.context
+    scope.authorize(info)
+    resolver = scope.configuration.resolvers.get((info.parent_type.name, info.field_name))
+    if resolver is None:
+        if isinstance(source, Mapping):
+            return source.get(info.field_name)
+        return None
+    step = _Step(arguments=dict(arguments), source=source, info=_info(info, scope))
+    if resolver.get("kind") == "PIPELINE":
+        return _run_pipeline(scope, resolver, step, info)
+    return _run_unit(scope, resolver, step, info)
+
+
+# --- the context --------------------------------------------------------------------
+
+
+def _selection_list(selection_set: SelectionSetNode | None, info: GraphQLResolveInfo[Any],
+                    prefix: str = "") -> list[str]:
+    """Return ``$ctx.info.selectionSetList``: the selected fields as slash paths."""
+    names: list[str] = []
+    if selection_set is None:
+        return names
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            name = selection.name.value
+            if name.startswith("__"):
+                continue
+            path = f"{prefix}{name}"
+            names.append(path)
+            names.extend(_selection_list(selection.selection_set, info, f"{path}/"))
+        elif isinstance(selection, InlineFragmentNode):
+            names.extend(_selection_list(selection.selection_set, info, prefix))
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = info.fragments.get(selection.name.value)
+            if fragment is not None:
+                names.extend(_selection_list(fragment.selection_set, info, prefix))
+    # A field selected twice (directly and through a fragment) is listed once.
+    return list(dict.fromkeys(names))
+
+
+def _info(info: GraphQLResolveInfo[Any], scope: ResolverScope) -> dict[str, Any]:
+    node = info.field_nodes[0]
+    return {
+        "fieldName": info.field_name,
+        "parentTypeName": info.parent_type.name,
+        "variables": dict(scope.variables),
+        "selectionSetList": _selection_list(node.selection_set, info),
+        "selectionSetGraphQL": print_ast(node.selection_set) if node.selection_set else "",
+    }
+
+
+def _context(scope: ResolverScope, step: _Step, result: object = None,
+             error: DataSourceError | None = None) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "arguments": step.arguments,
+        "source": step.source,
+        "identity": scope.identity,
+        "stash": step.stash,
+        "prev": {"result": step.prev_result},
+        "request": {"headers": dict(scope.headers), "domainName": scope.domain_name},
+        "info": step.info,
+        "result": result,
+    }
+    if error is not None:
+        context["error"] = {"message": error.message, "type": error.error_type}
+    return context
+
+
+# --- templates ----------------------------------------------------------------------
+
+
+def _render(scope: ResolverScope, template: str, context: dict[str, Any], step: _Step,
+            info: GraphQLResolveInfo[Any]) -> AppSyncRendering:
+    """Render a template; keep its stash and appended errors, and raise its ``$util.error``."""
+    rendering = AppSyncRendering()
+    try:
+        render_resolver_template(template, context, now=scope.now, randomness=scope.randomness,
+                                 into=rendering)
+    except TemplateErrorRaised as raised:
+        _keep(scope, rendering, step, info)
+        raise ResolverError(raised.error) from None
+    except VtlError as error:
+        _keep(scope, rendering, step, info)
+        raise ResolverError(GraphqlError(str(error), "MappingTemplate")) from None
+    _keep(scope, rendering, step, info)
+    return rendering
+
+
+def _keep(scope: ResolverScope, rendering: AppSyncRendering, step: _Step,
+          info: GraphQLResolveInfo[Any]) -> None:
+    step.stash = rendering.stash
+    scope.appended.extend((error, info) for error in rendering.errors)
+
+
+def _output(rendering: AppSyncRendering) -> object:
+    """Return the value of a rendered template: ``#return``'s value, or the text as JSON."""
+    if rendering.returned:
+        return to_plain(rendering.return_value)
+    text = rendering.output.strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        # NOTE: AppSync reports Jackson's parse error here; the message differs.
+        raise ResolverError(GraphqlError(
+            f"Unable to parse the JSON document: {error.msg} at line {error.lineno} column "
+            f"{error.colno}", "MappingTemplate")) from None
+
+
+def _not_supported_code(owner: str) -> ResolverError:
+    return ResolverError(GraphqlError(
+        f"The {owner} uses the APPSYNC_JS runtime, which the emulation does not run; "
+        f"use VTL mapping templates.", "UnsupportedOperation"))
+
+
+# --- unit resolvers and functions ---------------------------------------------------
+
+
+def _run_unit(scope: ResolverScope, resolver: Mapping[str, Any], step: _Step,
+              info: GraphQLResolveInfo[Any]) -> object:
+    if "code" in resolver:
+        return _raise(_not_supported_code("resolver"))
+    name = resolver.get("dataSourceName")
+    data_source = scope.configuration.data_sources.get(str(name)) if name else None
+    if data_source is None:
+        return _raise(ResolverError(GraphqlError(
+            f"The resolver of {info.parent_type.name}.{info.field_name} has no data source.",
+            "MappingTemplate")))
+    result = _run_with_data_source(scope, resolver, data_source, step, info)
+    return result
+
+
+def _run_with_data_source(scope: ResolverScope, definition: Mapping[str, Any],
+                          data_source: Mapping[str, Any], step: _Step,
+                          info: GraphQLResolveInfo[Any]) -> object:
+    """Run the request template, the data source and the response template of a unit
+    resolver or a pipeline function."""
+    request_template = definition.get("requestMappingTemplate")
+    response_template = definition.get("responseMappingTemplate")
+    is_lambda = data_source.get("type") == "AWS_LAMBDA"
+
+    if request_template is None:
+        if not is_lambda:
+            raise ResolverError(GraphqlError(
+                "A request mapping template is required for data sources other than "
+                "AWS_LAMBDA.", "MappingTemplate"))
+        # A direct Lambda resolver sends the whole context as the payload.
+        context = _context(scope, step)
+        document: object = {"operation": "Invoke", "payload": {
+            key: context[key] for key in ("arguments", "identity", "source", "request",
+                                          "prev", "info", "stash")}}
+    else:
+        rendering = _render(scope, str(request_template), _context(scope, step), step, info)
+        if rendering.returned:
+            # #return in a request template skips the data source and the response template.
+            return to_plain(rendering.return_value)
+        document = _output(rendering)
+
+    document = _batch_of_one(definition, data_source, document)
+    error: DataSourceError | None = None
+    result: object = None
+    try:
+        result = scope.invoker.call(data_source, document)
+    except DataSourceError as failure:
+        logger.debug("data source %s failed: %s", data_source.get("name"), failure.error_type)
+        error = failure
+        result = failure.data
+    if isinstance(document, dict) and document.get("operation") == "BatchInvoke" \
+            and error is None:
+        result = result[0] if isinstance(result, list) and result else None
+
+    if response_template is None:
+        if error is not None:
+            raise ResolverError(GraphqlError(error.message, error.error_type, error.data))
+        return result
+    version = document.get("version") if isinstance(document, dict) else None
+    if error is not None and version == "2017-02-28":
+        # Templates of version 2017-02-28 do not handle data source errors themselves.
+        raise ResolverError(GraphqlError(error.message, error.error_type, error.data))
+    rendering = _render(scope, str(response_template), _context(scope, step, result, error),
+                        step, info)
+    return _output(rendering)
+
+
+def _batch_of_one(definition: Mapping[str, Any], data_source: Mapping[str, Any],
+                  document: object) -> object:
+    """Wrap a BatchInvoke payload into a list, as AppSync sends a batch to the function."""
+    if data_source.get("type") != "AWS_LAMBDA" or not isinstance(document, dict):
+        return document
+    if document.get("operation") != "BatchInvoke":
+        return document
+    if not definition.get("maxBatchSize", 1):
+        raise ResolverError(GraphqlError("BatchInvoke requires maxBatchSize greater than 0.",
+                                         "MappingTemplate"))
+    return {**document, "payload": [document.get("payload")]}
+
+
+def _raise(error: ResolverError) -> object:
+    raise error
+
+
+# --- pipeline resolvers -------------------------------------------------------------
+
+
+def _run_pipeline(scope: ResolverScope, resolver: Mapping[str, Any], step: _Step,
+                  info: GraphQLResolveInfo[Any]) -> object:
+    if "code" in resolver:
+        return _raise(_not_supported_code("pipeline resolver"))
+    before = resolver.get("requestMappingTemplate")
+    if before is not None:
+        rendering = _render(scope, str(before), _context(scope, step), step, info)
+        if rendering.returned:
+            # #return in the before template ends the resolver with the value.
+            return to_plain(rendering.return_value)
+        step.prev_result = _lenient_output(rendering)
+
+    for function_id in (resolver.get("pipelineConfig") or {}).get("functions", []):
+        function = scope.configuration.functions.get(function_id)
+        if function is None:
+            raise ResolverError(GraphqlError(f"No function found with ID {function_id}.",
+                                             "MappingTemplate"))
+        if "code" in function:
+            raise _not_supported_code(f"function {function.get('name')}")
+        data_source = scope.configuration.data_sources.get(str(function.get("dataSourceName")))
+        if data_source is None:
+            raise ResolverError(GraphqlError(
+                f"No data source found named {function.get('dataSourceName')}.",
+                "MappingTemplate"))
+        step.prev_result = _run_with_data_source(scope, function, data_source, step, info)
+
+    after = resolver.get("responseMappingTemplate")
+    if after is None:
+        return step.prev_result
+    rendering = _render(scope, str(after), _context(scope, step, step.prev_result), step, info)
+    return _output(rendering)
+
+
+def _lenient_output(rendering: AppSyncRendering) -> object:
+    """Return the before template's output for ``$ctx.prev.result``: JSON, else text."""
+    try:
+        return _output(rendering)
+    except ResolverError:
+        return rendering.output
