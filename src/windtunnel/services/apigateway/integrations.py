@@ -1,8 +1,9 @@
-"""REST API integrations other than Lambda proxy: AWS (Lambda), HTTP and HTTP_PROXY.
+"""REST API integrations other than Lambda proxy: AWS, HTTP and HTTP_PROXY.
 
 An ``AWS`` integration with a Lambda URI invokes the function with the rendered request
-template as its event. The function's result, or its error, is the integration response
-body, and a Lambda error's ``errorMessage`` selects the integration response:
+template as its event; one that names another service runs in ``service_integrations.py``.
+The function's result, or its error, is the integration response body, and a Lambda
+error's ``errorMessage`` selects the integration response:
 https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-custom-integrations.html
 https://docs.aws.amazon.com/apigateway/latest/developerguide/handle-errors-in-lambda-integration.html
 A mapped ``X-Amz-Invocation-Type: 'Event'`` header invokes the function asynchronously:
@@ -12,10 +13,12 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-integ
 to loopback hosts (127.0.0.0/8, ::1, localhost); any other host gets 500 and a log line
 that names it, and no traffic leaves the machine.
 
+The API's ``binaryMediaTypes`` and the ``contentHandling`` settings convert payloads as
+``content_handling.py`` describes.
+
 Limitations:
-    AWS integrations with services other than Lambda (DynamoDB, SQS, S3, ...) return 500
-    with a message naming the service. VPC links and TLS client certificates are not
-    supported. HTTPS endpoints must present a certificate that Python trusts.
+    VPC links and TLS client certificates are not supported. HTTPS endpoints must present
+    a certificate that Python trusts.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import json
 import logging
 import re
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
@@ -44,6 +47,7 @@ from windtunnel.services.apigateway.mapping import (
     transform_request_body,
 )
 from windtunnel.services.apigateway.permissions import gateway_may_invoke
+from windtunnel.services.apigateway.service_integrations import run_service_integration
 
 if TYPE_CHECKING:
     from windtunnel.cloud.pipeline import Cloud
@@ -89,6 +93,16 @@ class IntegrationCall:
         """moto's ``Integration`` of the method."""
         return self.method_definition.method_integration
 
+    def with_binary_media_types(self) -> IntegrationCall:
+        """Return this call with the API's ``binaryMediaTypes`` in its method request."""
+        from moto.apigateway.models import apigateway_backends
+
+        apis = apigateway_backends[self.cloud.account_id][self.cloud.region].apis
+        api = apis.get(self.api_id)
+        types = tuple(str(media_type) for media_type in
+                      (getattr(api, "binaryMediaTypes", None) or ()))
+        return replace(self, method=replace(self.method, binary_media_types=types))
+
 
 def function_of(uri: str, variables: dict[str, str]) -> tuple[str, str | None]:
     """Return the function ARN and qualifier that a Lambda integration URI names.
@@ -115,17 +129,15 @@ def _not_emulated(message: str) -> MappingFailed:
 # --- AWS (Lambda) ----------------------------------------------------------------------
 
 def run_lambda_integration(call: IntegrationCall) -> AwsResponse:
-    """Run an ``AWS`` integration that invokes a Lambda function (non-proxy).
+    """Run an ``AWS`` integration: invoke a Lambda function (non-proxy) or call a service.
 
     Raises MappingFailed with the gateway error that ends the request.
     """
+    call = call.with_binary_media_types()
     integration = call.integration
     uri = str(getattr(integration, "uri", "") or "")
     if not _LAMBDA_URI.match(uri):
-        service = uri.split(":apigateway:", 1)[-1].split(":", 2)[1:2] or ["?"]
-        raise _not_emulated(f"windtunnel does not emulate AWS integrations with the "
-                            f"{service[0]} service; only Lambda URIs "
-                            f"(arn:aws:apigateway:...:lambda:path/...) run locally.")
+        return run_service_integration(call)
 
     payload = transform_request_body(integration, call.method)
     parameters = map_request_parameters(integration, call.method)
@@ -175,6 +187,7 @@ def run_http_integration(call: IntegrationCall) -> AwsResponse:
 
     Raises MappingFailed with the gateway error that ends the request.
     """
+    call = call.with_binary_media_types()
     integration = call.integration
     proxy = str(getattr(integration, "integration_type", "")) == "HTTP_PROXY"
     parameters = map_request_parameters(integration, call.method)

@@ -9,9 +9,11 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/request-response-da
 https://docs.aws.amazon.com/apigateway/latest/developerguide/integration-passthrough-behaviors.html
 https://docs.aws.amazon.com/apigateway/latest/developerguide/handle-errors-in-lambda-integration.html
 
+Binary payloads and ``contentHandling`` follow ``content_handling.py``: templates map
+text payloads only.
+
 Limitations:
-    ``$context.requestOverride`` and ``$context.responseOverride`` are not applied, and
-    ``contentHandling`` (binary conversion) is ignored: bodies are mapped as UTF-8 text.
+    ``$context.requestOverride`` and ``$context.responseOverride`` are not applied.
     ``method.request.multivalue*`` sources are not supported.
 """
 
@@ -27,6 +29,13 @@ from urllib.parse import parse_qsl
 
 from windtunnel.cloud.dataplane import DataPlaneRequest
 from windtunnel.cloud.messages import AwsResponse
+from windtunnel.services.apigateway.content_handling import (
+    CONVERT_TO_BINARY,
+    CONVERT_TO_TEXT,
+    ConversionFailed,
+    convert_request_payload,
+    convert_response_payload,
+)
 from windtunnel.services.apigateway.gateway_responses import GatewayError
 from windtunnel.vtl import VtlError, render_mapping_template
 from windtunnel.vtl.jsonpath import JsonPathError, evaluate_jsonpath
@@ -37,6 +46,7 @@ __all__ = [
     "MappingFailed",
     "MethodRequest",
     "configuration_error",
+    "content_handling_of",
     "map_integration_response",
     "map_request_parameters",
     "method_request",
@@ -76,6 +86,8 @@ class MethodRequest:
     content_type: str
     """The media type of the Content-Type header, ``application/json`` when absent."""
     accept: str | None
+    binary_media_types: tuple[str, ...] = ()
+    """The API's ``binaryMediaTypes``, which tell binary payloads from text."""
 
     @property
     def text(self) -> str:
@@ -125,17 +137,37 @@ def transform_request_body(integration: Any, method: MethodRequest) -> bytes:
         logger.warning("unknown passthroughBehavior %s; treated as WHEN_NO_MATCH", behavior)
         behavior = "WHEN_NO_MATCH"
 
-    if method.content_type in templates:
-        template = templates[method.content_type]
-        return _render(template or "", method, method.text, "request").encode("utf-8")
+    try:
+        payload = convert_request_payload(method.body, method.content_type,
+                                          method.binary_media_types,
+                                          content_handling_of(integration))
+    except ConversionFailed as error:
+        raise MappingFailed(configuration_error()) from error
 
+    if payload.is_text and method.content_type in templates:
+        template = templates[method.content_type]
+        text = payload.body.decode("utf-8", errors="replace")
+        return _render(template or "", method, text, "request").encode("utf-8")
+
+    # NOTE: a binary payload is treated as matching no template, so passthroughBehavior
+    # decides whether it passes; AWS documents only that passthrough must be enabled.
     passes = (behavior == "WHEN_NO_MATCH"
               or (behavior == "WHEN_NO_TEMPLATES" and not templates))
     if not passes:
         raise MappingFailed(GatewayError("UNSUPPORTED_MEDIA_TYPE", 415,
                                          "Unsupported Media Type",
                                          "UnsupportedMediaTypeException"))
-    return method.body
+    return payload.body
+
+
+def content_handling_of(definition: Any) -> str | None:
+    """Return the ``contentHandling`` of an integration or integration response.
+
+    Any value other than CONVERT_TO_BINARY and CONVERT_TO_TEXT (unset, or the console's
+    "Passthrough") leaves payloads as they are.
+    """
+    value = str(getattr(definition, "content_handling", None) or "").upper()
+    return value if value in (CONVERT_TO_BINARY, CONVERT_TO_TEXT) else None
 
 
 def _render(template: str, method: MethodRequest, body: str, side: str) -> str:
@@ -288,6 +320,13 @@ def map_integration_response(integration: Any, method_definition: Any,
                        "that status code; returning 500", status)
         raise MappingFailed(configuration_error())
 
+    try:
+        payload = convert_response_payload(
+            endpoint.body, _header(endpoint.headers, "Content-Type"), method.accept,
+            method.binary_media_types, content_handling_of(chosen))
+    except ConversionFailed as error:
+        raise MappingFailed(configuration_error()) from error
+
     headers: dict[str, str] = {}
     body_text = endpoint.body.decode("utf-8", errors="replace")
     for target, source in (getattr(chosen, "response_parameters", None) or {}).items():
@@ -303,10 +342,11 @@ def map_integration_response(integration: Any, method_definition: Any,
     templates = {str(key): value for key, value in
                  (getattr(chosen, "response_templates", None) or {}).items()}
     content_type, template = _response_template(templates, method.accept)
-    if template is None:
-        body = endpoint.body
+    if template is None or not payload.is_text:
+        body = payload.body
     else:
-        body = _render(template, method, body_text, "response").encode("utf-8")
+        text = payload.body.decode("utf-8", errors="replace")
+        body = _render(template, method, text, "response").encode("utf-8")
     if not any(name.lower() == "content-type" for name in headers):
         headers["Content-Type"] = content_type
     headers.update(request_id_headers)

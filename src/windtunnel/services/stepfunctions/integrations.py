@@ -102,6 +102,13 @@ class Integrations:
 
         if resource.aws_sdk:
             return self._aws_sdk(execution, role, resource, arguments)
+        if (resource.service, resource.action) == ("http", "invoke"):
+            from windtunnel.services.stepfunctions.http_task import invoke_http
+
+            # NOTE: the role's states:InvokeHTTPEndpoint and
+            # events:RetrieveConnectionCredentials permissions are not checked.
+            return invoke_http(arguments, region=self.engine.cloud.region,
+                               now=self.engine.clock.now())
 
         target = _OPTIMIZED.get((resource.service, resource.action))
         if target is None:
