@@ -228,6 +228,7 @@ Resources:
                   default: {statusCode: "200"}
           /sqs-scoped:
             post:
+              responses: *method_responses
               x-amazon-apigateway-integration:
                 type: aws
                 httpMethod: POST
@@ -468,8 +469,6 @@ def test_sqs_denied_selected_by_status(served: Served) -> None:
     assert _queue_messages(served.stack) == []
 
 
-@pytest.mark.xfail(strict=True, reason="the emulation's IAM check reads SQS requests in "
-                   "the JSON protocol only, so a query request names the queue as '*'")
 def test_sqs_queue_scoped_policy(served: Served) -> None:
     """A role allowed sqs:SendMessage on the queue's ARN only may send to it."""
     response = served.http.post("/sqs-scoped", json={"order": 2})

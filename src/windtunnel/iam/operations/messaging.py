@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 
 def _sqs(call: Call) -> None:
     url = call.text("QueueUrl")
+    if url is None and call.request.path.strip("/").count("/") == 1:
+        # A query-protocol request names its queue in the path: /ACCOUNT/NAME.
+        url = call.request.path
     if url is not None:
         call.add_named("queue", _queue_of_url(url))
     name = call.text("QueueName")

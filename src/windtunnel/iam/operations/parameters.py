@@ -38,6 +38,10 @@ def parameters_of(request: AwsRequest, operation: str) -> dict[str, Any]:
     """
     protocol = _protocol(request.service)
     try:
+        if protocol == "json" and _form_encoded(request):
+            # Services that moved to JSON (SQS) still take the query protocol's
+            # form-encoded requests, as API Gateway's AWS integrations send them.
+            return unflatten(request.query_parameters())
         if protocol == "json":
             return _json_object(request.body)
         if protocol in ("query", "ec2"):
@@ -49,6 +53,13 @@ def parameters_of(request: AwsRequest, operation: str) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError) as error:
         logger.debug("Unreadable %s %s request: %s", request.service, operation, error)
     return {}
+
+
+def _form_encoded(request: AwsRequest) -> bool:
+    content_type = str(request.headers.get("Content-Type", ""))
+    if "x-www-form-urlencoded" in content_type:
+        return True
+    return "Action=" in urlsplit(request.url).query and not request.body
 
 
 def cbor_operation(request: AwsRequest) -> str | None:
