@@ -232,6 +232,8 @@ class Integrations:
         from botocore.exceptions import ClientError, ParamValidationError
 
         client = self._client(service, role, execution)
+        model = client.meta.service_model.operation_model(operation)
+        parameters = _to_member_names(parameters, model.input_shape)
         try:
             response = client._make_api_call(operation, parameters)
         except ClientError as error:
@@ -243,7 +245,7 @@ class Integrations:
         if raw:
             return response
         response.pop("ResponseMetadata", None)
-        return _json_ready(response)
+        return _json_ready(_to_pascal_case(response, model.output_shape))
 
     def _client(self, service: str, role: str, execution: Execution) -> Any:
         key = (service, role)
@@ -254,6 +256,44 @@ class Integrations:
                                                  execution.state_machine.name)
                 self._clients[key] = client
         return client
+
+
+def _to_member_names(value: Any, shape: Any) -> Any:
+    """Rename the PascalCase parameters of a Task to the API's member names.
+
+    "Parameters in Step Functions are expressed in PascalCase, even if the native service
+    API is in camelCase" (StateMachineArn for Step Functions' stateMachineArn). Map keys
+    (DynamoDB attribute names, tags) are left as they are.
+    https://docs.aws.amazon.com/step-functions/latest/dg/supported-services-awssdk.html
+    """
+    if shape is None:
+        return value
+    if shape.type_name == "structure" and isinstance(value, dict):
+        members = {name.lower(): name for name in shape.members}
+        renamed: dict[str, Any] = {}
+        for key, item in value.items():
+            name = members.get(str(key).lower(), str(key))
+            renamed[name] = _to_member_names(item, shape.members.get(name))
+        return renamed
+    if shape.type_name == "list" and isinstance(value, list):
+        return [_to_member_names(item, shape.member) for item in value]
+    if shape.type_name == "map" and isinstance(value, dict):
+        return {key: _to_member_names(item, shape.value) for key, item in value.items()}
+    return value
+
+
+def _to_pascal_case(value: Any, shape: Any) -> Any:
+    """Name a response's members in PascalCase, as Step Functions returns them."""
+    if shape is None:
+        return value
+    if shape.type_name == "structure" and isinstance(value, dict):
+        return {key[:1].upper() + key[1:]: _to_pascal_case(item, shape.members.get(key))
+                for key, item in value.items()}
+    if shape.type_name == "list" and isinstance(value, list):
+        return [_to_pascal_case(item, shape.member) for item in value]
+    if shape.type_name == "map" and isinstance(value, dict):
+        return {key: _to_pascal_case(item, shape.value) for key, item in value.items()}
+    return value
 
 
 def _optimized_parameters(resource: Resource, arguments: dict[str, Any]) -> dict[str, Any]:
