@@ -225,8 +225,11 @@ class Engine:
         """Forget every execution, token and activity task (the stack's reset)."""
         with self._lock:
             for execution in self.executions.values():
-                if execution.fiber is not None and execution.running:
-                    execution.fiber.cancel()
+                if execution.running:
+                    if execution.fiber is not None:
+                        execution.fiber.cancel()
+                    # Timeouts scheduled for it find it stopped and record nothing.
+                    execution.status = "ABORTED"
             self.executions.clear()
             self.tokens.clear()
             self.activities.clear()
