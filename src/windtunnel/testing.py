@@ -1,4 +1,5 @@
-"""Assertions for tests of a local stack, with failure messages that show the closest events.
+"""Test helpers: assertions with failure messages that show the closest events, and
+``aws_hostnames`` to send the test's own requests to AWS hostnames to a local stack.
 
 ::
 
@@ -15,13 +16,14 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from windtunnel.runtime.http_interception import aws_hostnames
 from windtunnel.services.events.patterns import compile_pattern
 from windtunnel.stack.events import EventAssertionError, EventPattern
 
 if TYPE_CHECKING:
     from windtunnel.stack.local import EmulatedStack
 
-__all__ = ["EventAssertionError", "assert_published"]
+__all__ = ["EventAssertionError", "assert_published", "aws_hostnames"]
 
 logger = logging.getLogger(__name__)
 

@@ -197,9 +197,14 @@ class Cloud:
             signature = routing.Signature(access_key="", region=self.region,
                                           service=unsigned[0])
         issued = self.authorizer.issued_credentials(signature.access_key)
-        if issued is not None:
+        presigned = not headers.get("Authorization") and signature.access_key != ""
+        if issued is not None or presigned:
+            # A presigned URL is checked for expiry on the stack's clock also when its key
+            # was not issued here (the signature of such a key cannot be checked).
+            secret, token = issued if issued is not None else (None, None)
             try:
-                verify_signature(method, url, headers, body, issued[0], issued[1])
+                verify_signature(method, url, headers, body, secret, token,
+                                 now=self.authorizer.clock())
             except SignatureMismatch as error:
                 return render_error(signature.service, error)
         request = AwsRequest(

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlsplit
 
 from botocore.awsrequest import HeadersDict
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -34,6 +35,20 @@ logger = logging.getLogger(__name__)
 # services (API Gateway, AppSync, function URLs), never AWS API operations.
 _INTERNAL_PREFIX = "/_aws/"
 _HEALTH_PATH = "/_windtunnel/health"
+_EXECUTE_API_PLANE = "/execute-api/"
+# The environ key of the request's headers as a list of (name, value) pairs.
+_HEADER_LIST = "windtunnel.header_list"
+# The maximum payload of a REST or HTTP API request, 10 MB, from
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+MAX_API_PAYLOAD = 10 * 1024 * 1024
+_MALFORMED_HEADERS = "windtunnel.malformed_headers"
+# A header field name is a token (RFC 9110, section 5.1): no spaces, no separators.
+_FIELD_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# How much of an oversized API request body the server reads to keep the connection open.
+_DRAINED_MAX = 64 * 1024 * 1024
+_CLOSE_CONNECTION = "windtunnel.close_connection"
+# The characters that a path segment may contain unencoded (RFC 3986, pchar) and "/".
+_PATH_SAFE = "/!$&'()*+,;=:@-._~"
 # Headers the HTTP server writes itself; copies in a service response would repeat them.
 _SERVER_HEADERS = frozenset({"date", "server", "connection", "transfer-encoding"})
 
@@ -48,6 +63,19 @@ class _RequestHandler(WSGIRequestHandler):
     """Keeps connections alive between requests and leaves request logging to the server."""
 
     protocol_version = "HTTP/1.1"
+
+    def make_environ(self) -> Any:
+        environ = super().make_environ()
+        # The WSGI environ joins repeated headers with commas, but API Gateway passes
+        # them apart (multiValueHeaders), so the data planes get the headers as received.
+        environ[_HEADER_LIST] = list(self.headers.items())
+        # The standard library stops reading header fields at a malformed line, such as
+        # one without a colon, and keeps what follows as a defect or as body.
+        names_valid = all(_FIELD_NAME.fullmatch(name) for name in self.headers)
+        environ[_MALFORMED_HEADERS] = (bool(self.headers.defects)
+                                       or bool(self.headers.get_payload())
+                                       or not names_valid)
+        return environ
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
@@ -140,7 +168,9 @@ class EndpointApp:
         request = Request(environ)
         started = time.perf_counter()
         response = self._answer(request)
-        logger.info("%s %s %s %d %.1fms", request.method, request.path, _operation(request),
+        # Data-plane requests are no AWS operations, and their bodies may be large.
+        operation = "" if data_plane_path(request.host, request.path) else _operation(request)
+        logger.info("%s %s %s %d %.1fms", request.method, request.path, operation,
                     response.status_code, (time.perf_counter() - started) * 1000)
         return response(environ, start_response)
 
@@ -165,11 +195,19 @@ class EndpointApp:
         if request.path == _HEALTH_PATH:
             return Response(json.dumps({"status": "running"}), 200,
                             content_type="application/json")
-        body = request.get_data()
         plane_path = data_plane_path(request.host, request.path)
-        if plane_path is not None:
+        if plane_path is not None and plane_path.startswith(_EXECUTE_API_PLANE):
+            if request.environ.get(_MALFORMED_HEADERS):
+                return _bad_request()
+            plane_path = _execute_api_path(request)
+            body = _read_api_payload(request)
+            if body is None:
+                return _payload_too_large(request)
             answer = self._answer_data_plane(request, body, plane_path)
+        elif plane_path is not None:
+            answer = self._answer_data_plane(request, request.get_data(), plane_path)
         else:
+            body = request.get_data()
             headers = HeadersDict()
             for key, value in request.headers.items():
                 headers[key] = value
@@ -190,10 +228,11 @@ class EndpointApp:
 
 
 
-# Hostnames of REST and HTTP APIs: AWS's own and LocalStack's, with an optional port.
+# Hostnames of REST and HTTP APIs, with an optional port: AWS's own, LocalStack's, and
+# {api id}.execute-api.localhost, which resolves to the loopback interface (RFC 6761).
 _EXECUTE_API_HOST = re.compile(
     r"(?P<api>[a-z0-9]+)\.execute-api\.(?:[a-z0-9-]+\.amazonaws\.com(?:\.cn)?"
-    r"|localhost\.localstack\.cloud)(?::\d+)?", re.IGNORECASE)
+    r"|localhost\.localstack\.cloud|localhost)(?::\d+)?", re.IGNORECASE)
 # LocalStack's path form of an API request: /restapis/{id}/{stage}/_user_request_/{path}.
 _LOCALSTACK_API_PATH = re.compile(r"/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_"
                                   r"(?P<rest>/.*)?")
@@ -204,8 +243,9 @@ def data_plane_path(host: str, path: str) -> str | None:
 
     A data plane is reached at ``/_aws/{plane}/...``, and an API also under the hostnames
     AWS gives it (``{api id}.execute-api.{region}.amazonaws.com``, whose paths start with
-    the stage: https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-call-api.html)
-    and under LocalStack's URL forms, so that URLs built for either keep working.
+    the stage: https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-call-api.html),
+    under ``{api id}.execute-api.localhost`` and under LocalStack's URL forms, so that URLs
+    built for either keep working.
     """
     if path.startswith(_INTERNAL_PREFIX):
         return path[len(_INTERNAL_PREFIX) - 1:]
@@ -219,11 +259,99 @@ def data_plane_path(host: str, path: str) -> str | None:
     return None
 
 
+def _execute_api_path(request: Request) -> str:
+    """Return ``/execute-api/{api id}/...`` with the path as the client encoded it.
+
+    REST APIs pass the path and path parameters to the integration percent-encoded as
+    sent, so the path is taken before the WSGI server decodes it. Dot segments are removed
+    from the part after the API ID (RFC 3986, section 5.2.4), as clients remove them.
+    NOTE: AWS does not document how it treats ``.`` and ``..`` segments that a client sends
+    unchanged; removing them keeps a request inside its API.
+    """
+    raw_uri = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    # The in-process transport passes only the decoded path. Encoding it again loses the
+    # difference between "/" and "%2F".
+    raw_path = (urlsplit(raw_uri).path or "/" if raw_uri
+                else quote(request.path, safe=_PATH_SAFE))
+    plane_path = data_plane_path(request.host, raw_path) or ""
+    api_id, _, rest = plane_path.removeprefix(_EXECUTE_API_PLANE).partition("/")
+    return f"{_EXECUTE_API_PLANE}{api_id}{_remove_dot_segments('/' + rest)}"
+
+
+def _remove_dot_segments(path: str) -> str:
+    segments: list[str] = []
+    parts = path.split("/")[1:]
+    for part in parts:
+        if part == "..":
+            if segments:
+                segments.pop()
+        elif part != ".":
+            segments.append(part)
+    if parts and parts[-1] in (".", ".."):
+        segments.append("")
+    return "/" + "/".join(segments)
+
+
+def _read_api_payload(request: Request) -> bytes | None:
+    """Return the body of an API request, or None when it is over the 10 MB quota.
+
+    An oversized body is kept in memory only up to one byte past the quota. The rest is
+    read and dropped in chunks, up to ``_DRAINED_MAX`` bytes, so that the client can read
+    the response and the connection stays usable.
+    """
+    if (request.content_length or 0) > MAX_API_PAYLOAD:
+        _drain(request)
+        return None
+    body = request.stream.read(MAX_API_PAYLOAD + 1)
+    if len(body) > MAX_API_PAYLOAD:
+        _drain(request)
+        return None
+    return body
+
+
+def _drain(request: Request) -> None:
+    drained = 0
+    while drained < _DRAINED_MAX:
+        chunk = request.stream.read(64 * 1024)
+        if not chunk:
+            return
+        drained += len(chunk)
+    # Still more: the connection closes after the response instead.
+    request.environ[_CLOSE_CONNECTION] = True
+
+
+def _payload_too_large(request: Request) -> Response:
+    """Return API Gateway's response to a payload over 10 MB.
+
+    The text and media type are those of a response recorded from AWS for an 11 MB body.
+    The response is not a gateway response, so an API cannot customize it.
+    """
+    headers = [("Content-Type", "text; charset=utf-8")]
+    if request.environ.get(_CLOSE_CONNECTION):
+        headers.append(("Connection", "close"))
+    return _Response(f"HTTP content length exceeded {MAX_API_PAYLOAD} bytes.", 413,
+                     headers=headers)
+
+
+def _bad_request() -> Response:
+    """Return 400 to an API request whose header section is malformed.
+
+    RFC 9112, section 5.1, requires 400 for whitespace between a field name and its
+    colon. NOTE: AWS documents no response for malformed headers; this one applies the
+    RFC's rule to every malformed header line.
+    """
+    return _Response("Bad Request", 400, headers=[("Content-Type", "text/plain"),
+                                                  ("Connection", "close")])
+
+
 def _plane_request(request: Request, body: bytes,
                    plane_path: str) -> tuple[str, DataPlaneRequest]:
     plane, _, rest = plane_path.lstrip("/").partition("/")
     raw_query = request.query_string.decode("latin-1")
-    headers = tuple((key, value) for key, value in request.headers.items())
+    header_list = request.environ.get(_HEADER_LIST)
+    if header_list is None:
+        header_list = request.headers.items()
+    headers = tuple((str(key), str(value)) for key, value in header_list)
     return plane, DataPlaneRequest(method=request.method, path="/" + rest,
                                    raw_query=raw_query, headers=headers, body=body,
                                    source_ip=request.remote_addr or "127.0.0.1")

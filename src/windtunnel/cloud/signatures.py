@@ -4,20 +4,24 @@ windtunnel stores the secrets of a function's role session, of a session from
 ``AssumeRole`` and of an IAM user's access key. A request signed with one of them is checked
 as AWS checks it: the signature over the canonical request, and for temporary credentials
 the session token. Requests signed with any other key (the administrator's ``test``/``test``)
-are not verified. Sources:
+are not verified. Presigned URLs (signatures in the query string) are checked by
+:mod:`windtunnel.cloud.presigned`. Sources:
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv.html
 https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html
-
-Limitations: presigned URLs (signatures in the query string) are not verified yet.
+https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
 """
 
 from __future__ import annotations
 
+import datetime
 import hmac
 import logging
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
+from windtunnel.cloud import routing
+from windtunnel.cloud.presigned import check_presigned_url, read_presigned_url
 from windtunnel.cloud.protocols import AwsError, protocol_of
 
 __all__ = ["SignatureMismatch", "parse_authorization", "signature_matches", "verify_signature"]
@@ -41,15 +45,21 @@ class SignatureMismatch(AwsError):
     """A request whose signature or session token does not match its credentials."""
 
 
-def verify_signature(method: str, url: str, headers: Any, body: bytes, secret: str,
-                     session_token: str | None) -> None:
+def verify_signature(method: str, url: str, headers: Any, body: bytes, secret: str | None,
+                     session_token: str | None, *,
+                     now: datetime.datetime | None = None) -> None:
     """Raise :class:`SignatureMismatch` unless the request's SigV4 signature is valid.
 
     ``headers`` are the request's headers as sent; ``url`` is the URL the client called.
-    Requests without an ``Authorization`` header (presigned URLs) pass unchecked.
+    A presigned URL is also checked for expiry at ``now`` (the wall clock when None); with
+    ``secret`` None only its parameters and expiry are checked. A signature made for the
+    AWS hostname of a request that reached a local address is accepted too.
     """
     match = parse_authorization(str(headers.get("Authorization") or ""))
     if match is None:
+        _verify_presigned_url(method, url, headers, body, secret, session_token, now)
+        return
+    if secret is None:
         return
     service = match["service"]
     if session_token is not None and headers.get("X-Amz-Security-Token") != session_token:
@@ -57,6 +67,36 @@ def verify_signature(method: str, url: str, headers: Any, body: bytes, secret: s
     if not signature_matches(method, url, headers, body, match, secret):
         logger.info("signature mismatch for %s %s signed by %s", method, url, match["key"])
         raise _signature_error(service)
+
+
+def _verify_presigned_url(method: str, url: str, headers: Any, body: bytes,
+                          secret: str | None, session_token: str | None,
+                          now: datetime.datetime | None) -> None:
+    presigned = read_presigned_url(url)
+    if presigned is None:
+        return
+    try:
+        check_presigned_url(method, url, headers, body,
+                            now=now or datetime.datetime.now(datetime.UTC), secret=secret,
+                            session_token=session_token,
+                            host_alternatives=_aws_hosts(url, presigned.service,
+                                                         presigned.region, headers))
+    except AwsError as error:
+        raise SignatureMismatch(error.code, error.message, status=error.status) from None
+
+
+def _aws_hosts(url: str, service: str, region: str | None, headers: Any) -> tuple[str, ...]:
+    """Return the AWS hostnames that a request to a local address may have been signed for.
+
+    A presigned URL made for AWS and re-pointed at the local endpoint keeps the signature
+    made for AWS's path-style hostname.
+    """
+    if routing.is_aws_host(urlsplit(url).hostname or "") or region is None:
+        return ()
+    hosts = [routing.service_host(service, region, headers)]
+    if service == "s3" and region == "us-east-1":
+        hosts.append("s3.amazonaws.com")
+    return tuple(hosts)
 
 
 def parse_authorization(header: str) -> re.Match[str] | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from windtunnel.runtime import environ, imports, streams, threads, transport
+from windtunnel.runtime import environ, http_interception, imports, streams, threads, transport
 from windtunnel.runtime.context import LambdaContext
 from windtunnel.runtime.python_runtime import (
     UNHANDLED_EXCEPTION_WARNING,
@@ -171,6 +171,7 @@ class ExecutionEnvironment:
         streams.install()
         transport.install()
         threads.install()
+        http_interception.install()
         _install_root_handler()
         self._thread.start()
 

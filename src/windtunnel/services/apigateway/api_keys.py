@@ -10,13 +10,15 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request
 https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
 (API_KEY/INVALID_API_KEY 403 Forbidden, THROTTLED 429, QUOTA_EXCEEDED 429 Limit Exceeded)
 
-Limitations: stage and method throttling settings and the account-level limit are not
-applied; quota periods start at midnight UTC (week on Monday, month on the 1st) and the
+Stage, method and account-level throttling live in ``throttling.py``.
+
+Limitations: quota periods start at midnight UTC (week on Monday, month on the 1st) and the
 ``offset`` of a quota is not applied.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
 __all__ = ["ApiKeyRejection", "check_api_key"]
 
 _STATE = "apigateway-usage"
+# The endpoint serves requests on several threads, which share the buckets and counts.
+_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -81,10 +85,11 @@ def check_api_key(cloud: Cloud, api: Any, api_id: str, stage: str, request: Data
 
     usage: _Usage = cloud.service_state.setdefault(_STATE, _Usage({}, {}))
     now = cloud.authorizer.clock()
-    throttled = _take_token(usage, plan, key.id, now)
-    if throttled is not None:
-        return throttled
-    return _count_quota(usage, plan, key.id, now)
+    with _LOCK:
+        throttled = _take_token(usage, plan, key.id, now)
+        if throttled is not None:
+            return throttled
+        return _count_quota(usage, plan, key.id, now)
 
 
 def _covers(plan: Any, api_id: str, stage: str) -> bool:

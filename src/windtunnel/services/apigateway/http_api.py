@@ -39,6 +39,7 @@ from windtunnel.services.apigateway.lambda_authorizers import (
     run_http_lambda_authorizer,
 )
 from windtunnel.services.apigateway.permissions import execute_api_arn, gateway_may_invoke
+from windtunnel.services.apigateway.throttling import admit, http_route_limit
 
 if TYPE_CHECKING:
     from windtunnel.cloud.pipeline import Cloud
@@ -81,7 +82,7 @@ class _Request:
     stage_variables: dict[str, str]
     method: str
     raw_path: str
-    """The path as the client sent it, the named stage included."""
+    """The URL-decoded path, the named stage included: HTTP APIs send ``rawPath`` so."""
     route_path: str
     """The path without the named stage: what routes are matched against."""
     raw_query: str
@@ -126,6 +127,10 @@ def _route_request(cloud: Cloud, functions: LambdaRuntime, api: Any, api_id: str
     if match is None:
         return _error(404, "Not Found", request_id)
     route = match.route
+    # NOTE: AWS does not document whether route and account throttling come before or
+    # after authorization; here a throttled request reaches no authorizer.
+    if not admit(cloud, http_route_limit(api_id, stage, str(route.route_key))):
+        return _error(429, "Too Many Requests", request_id)
 
     authorization_type = route.authorization_type or "NONE"
     caller: IamCaller | None = None
@@ -181,7 +186,7 @@ def _route_request(cloud: Cloud, functions: LambdaRuntime, api: Any, api_id: str
     served = _Request(
         api_id=api_id, account_id=cloud.account_id, region=cloud.region, stage=stage_name,
         stage_variables=stage_variables, method=request.method.upper(),
-        raw_path=path, route_path=route_path, raw_query=request.raw_query,
+        raw_path=unquote(path), route_path=route_path, raw_query=request.raw_query,
         headers=request.headers, body=request.body, source_ip=request.source_ip,
         request_id=request_id, epoch_ms=int(time.time() * 1000))
     version = str(integration.payload_format_version or "2.0")
@@ -503,6 +508,10 @@ def _invoke(functions: LambdaRuntime, function: str, event: dict[str, Any], vers
     except AwsError as error:
         logger.warning("HTTP API route %s could not invoke %s: %s %s", route_key, function,
                        error.code, error.message)
+        if error.code == "RequestTooLargeException":
+            # NOTE: AWS documents no response of an HTTP API to an event over Lambda's
+            # 6 MB payload quota. This is the response recorded from a REST API.
+            return _error(413, "Request Too Long", request_id)
         return _error(500, "Internal Server Error", request_id)
     if result.function_error:
         logger.info("HTTP API route %s: function %s failed (%s)", route_key, function,

@@ -10,9 +10,9 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy
 error goes through the gateway responses of ``gateway_responses.py``.
 
 Limitations:
-    A resource policy applies only to AWS_IAM methods, and stage and method throttling
-    settings are not applied. A stage serves the API's current resources, not the snapshot that its
-    deployment took. Set-Cookie response headers beyond the first are dropped.
+    A resource policy applies only to AWS_IAM methods. A stage serves the API's current
+    resources, not the snapshot that its deployment took. Set-Cookie response headers
+    beyond the first are dropped.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import time
 import uuid
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from windtunnel.cloud.dataplane import DataPlaneRequest
 from windtunnel.cloud.messages import AwsResponse
@@ -64,6 +64,7 @@ from windtunnel.services.apigateway.mapping import (
 from windtunnel.services.apigateway.mock_integration import run_mock_integration
 from windtunnel.services.apigateway.permissions import execute_api_arn, gateway_may_invoke
 from windtunnel.services.apigateway.rest_checks import check_method_requirements
+from windtunnel.services.apigateway.throttling import admit, rest_method_limit
 
 if TYPE_CHECKING:
     from windtunnel.cloud.pipeline import Cloud
@@ -112,7 +113,9 @@ def handle_rest_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
     scope = ErrorScope(request_id, extended_request_id, accept=request.header("Accept"),
                        params={"path": {}, "querystring": query, "header": headers})
 
+    # ``path`` is percent-encoded as the client sent it, and the event keeps it so.
     stage_name, _, rest = path.lstrip("/").partition("/")
+    stage_name = unquote(stage_name)
     stage = api.stages.get(stage_name) if stage_name else None
     if stage is None:
         # A stage that does not exist returns 403 Forbidden:
@@ -133,13 +136,22 @@ def handle_rest_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
         return gateway_response(api, GatewayError(
             "MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token",
             "MissingAuthenticationTokenException"), scope)
+    # NOTE: AWS does not document whether stage and account throttling come before or
+    # after authorization; here a throttled request reaches no authorizer.
+    method_name = str(getattr(route.method, "http_method", None) or request.method)
+    if not admit(cloud, rest_method_limit(api_id, stage, route.resource_path, method_name)):
+        return gateway_response(api, GatewayError(
+            "THROTTLED", 429, "Too Many Requests", "TooManyRequestsException"), scope)
 
     event = _proxy_event(cloud, api, api_id, stage_name, variables, route, request,
                          resource_path, request_id, extended_request_id)
     scope = replace(scope, context=event["requestContext"], params={
         "path": dict(route.path_parameters), "querystring": query, "header": headers})
     authorization_type = getattr(route.method, "authorization_type", None) or "NONE"
-    method_arn = execute_api_arn(cloud, api_id, stage_name, request.method, resource_path)
+    # A trailing slash selects the same resource, and the method ARN names the resource
+    # without it: a permission for .../GET/hello lets API Gateway invoke for /hello/ too.
+    method_arn = execute_api_arn(cloud, api_id, stage_name, request.method,
+                                 resource_path.rstrip("/") or "/")
 
     caller: IamCaller | None = None
     if authorization_type == "AWS_IAM":
@@ -231,6 +243,14 @@ def handle_rest_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
         result = functions.invoke(function_arn, json.dumps(event).encode(),
                                   qualifier=qualifier)
     except AwsError as error:
+        if error.code == "RequestTooLargeException":
+            # An event over Lambda's 6 MB invocation payload quota. The status, message
+            # and error type are those of a response recorded from AWS for such a body.
+            logger.info("REST API %s: the event for %s is over Lambda's payload quota",
+                        api_id, function_arn)
+            return gateway_response(api, GatewayError(
+                "REQUEST_TOO_LARGE", 413, "Request Too Long", "BadRequestException",
+                body=b'{"message": "Request Too Long"}'), scope)
         # A function that cannot be invoked (not found, say) is an invalid API
         # configuration: API_CONFIGURATION_ERROR, 500, in
         # https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
@@ -300,7 +320,10 @@ def _select_route(api: Any, http_method: str, resource_path: str) -> _Route | No
 
 def _match(template: str, request_parts: list[str]
            ) -> tuple[tuple[int, ...], dict[str, str]] | None:
-    """Match a resource path template against the request's path parts."""
+    """Match a resource path template against the request's percent-encoded path parts.
+
+    Path parameters keep the encoding, as REST APIs pass them to the integration.
+    """
     template_parts = [part for part in template.split("/") if part]
     rank: list[int] = []
     parameters: dict[str, str] = {}
@@ -317,7 +340,7 @@ def _match(template: str, request_parts: list[str]
         if part.startswith("{") and part.endswith("}"):
             parameters[part[1:-1]] = request_parts[index]
             rank.append(_PARAMETER)
-        elif part == request_parts[index]:
+        elif part == unquote(request_parts[index]):
             rank.append(_LITERAL)
         else:
             return None
