@@ -91,7 +91,10 @@ def render_error(signing_name: str, error: AwsError) -> AwsResponse:
                                           "x-amz-request-id": request_id}, body.encode())
     headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": error.code}
     if protocol == "json":
-        version = service_model(signing_name).metadata.get("jsonVersion", "1.0")
+        try:
+            version = service_model(signing_name).metadata.get("jsonVersion", "1.0")
+        except Exception:  # a service without a botocore model
+            version = "1.0"
         headers["Content-Type"] = f"application/x-amz-json-{version}"
         payload = {"__type": error.code, "message": error.message}
     else:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import logging
 import urllib.parse
@@ -26,6 +27,7 @@ from collections.abc import Mapping
 
 from windtunnel.vtl.jsonpath import JsonPathError, evaluate_jsonpath
 from windtunnel.vtl.methods import JavaException
+from windtunnel.vtl.nodes import Block
 from windtunnel.vtl.parser import parse
 from windtunnel.vtl.render import Options, Renderer
 from windtunnel.vtl.values import JavaObject, MissingMember, to_java_string
@@ -65,8 +67,13 @@ def render_mapping_template(
         "context": _java_value(dict(context or {})),
         "stageVariables": dict(stage_variables or {}),
     }
-    block = parse(template)
-    return Renderer(variables, Options(null_renders_empty=True)).render(block)
+    return Renderer(variables, Options(null_renders_empty=True)).render(_parsed(template))
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(template: str) -> Block:
+    """The template's syntax tree, parsed once: rendering does not change it."""
+    return parse(template)
 
 
 def _java_value(value: object) -> object:

@@ -380,7 +380,10 @@ CASES = [
          [("s3:PutBucketPolicy", "arn:aws:s3:::media-bucket", {})], S3, bucket),
     Case("s3-list-buckets",
          lambda c, _: c.client("s3").list_buckets(),
-         [("s3:ListAllMyBuckets", "*", {})], S3_PERMISSIONS),
+         # The reference names no resource type; AWS's policy examples grant the action on
+         # "arn:aws:s3:::*", so the check names that.
+         # https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-policies-s3.html
+         [("s3:ListAllMyBuckets", "arn:aws:s3:::*", {})], S3_PERMISSIONS),
     Case("s3-create-multipart-upload",
          lambda c, _: c.client("s3").create_multipart_upload(Bucket="media-bucket",
                                                              Key="video.mp4"),

@@ -108,6 +108,11 @@ class Call:
 
     # --- reading the request ----------------------------------------------------------
 
+    @property
+    def partition(self) -> str:
+        """The partition of the request's region (``aws``, ``aws-cn``...)."""
+        return str(self._base["Partition"])
+
     def text(self, name: str) -> str | None:
         """Return the string parameter ``name``, or None when it is absent or empty."""
         value = self.params.get(name)

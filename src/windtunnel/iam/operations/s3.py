@@ -199,6 +199,13 @@ def _resolve(call: Call) -> None:
     key = call.params.get("Key")
     query: dict[str, str] = call.params.get("query", {})
     operation = call.operation
+    if operation == "ListBuckets":
+        # NOTE: the reference lists no resource type for s3:ListAllMyBuckets, but AWS
+        # grants it to statements on "arn:aws:s3:::*" (its own policy examples use that),
+        # so the check names every bucket rather than "*".
+        # https://docs.aws.amazon.com/AmazonS3/latest/userguide/example-policies-s3.html
+        call.check("s3:ListAllMyBuckets", f"arn:{call.partition}:s3:::*")
+        return
     if operation in ("CopyObject", "UploadPartCopy"):
         _copy(call, bucket, key)
         return
