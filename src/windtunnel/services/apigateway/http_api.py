@@ -49,6 +49,9 @@ __all__ = ["handle_http_api"]
 
 logger = logging.getLogger(__name__)
 
+# An HTTP API waits at most 30 seconds for an integration unless it is set lower.
+_INTEGRATION_TIMEOUT_MS = 30_000
+
 DEFAULT_STAGE = "$default"
 DEFAULT_ROUTE = "$default"
 
@@ -217,7 +220,9 @@ def _route_request(cloud: Cloud, functions: LambdaRuntime, api: Any, api_id: str
                               getattr(integration, "credentials_arn", None),
                               caller.principal if caller is not None else None):
         return _error(500, "Internal Server Error", request_id)
-    return _invoke(functions, function, event, version, route.route_key, request_id)
+    timeout_ms = int(getattr(integration, "timeout_in_millis", None) or _INTEGRATION_TIMEOUT_MS)
+    return _invoke(functions, function, event, version, route.route_key, request_id,
+                   timeout_ms)
 
 
 # --- stage and route selection ---------------------------------------------------------------
@@ -501,7 +506,8 @@ def _new_request_id() -> str:
 
 
 def _invoke(functions: LambdaRuntime, function: str, event: dict[str, Any], version: str,
-            route_key: str, request_id: str) -> AwsResponse:
+            route_key: str, request_id: str,
+            timeout_ms: int = _INTEGRATION_TIMEOUT_MS) -> AwsResponse:
     name, qualifier = _split_qualifier(function)
     try:
         result = functions.invoke(name, json.dumps(event).encode(), qualifier=qualifier)
@@ -513,6 +519,13 @@ def _invoke(functions: LambdaRuntime, function: str, event: dict[str, Any], vers
             # 6 MB payload quota. This is the response recorded from a REST API.
             return _error(413, "Request Too Long", request_id)
         return _error(500, "Internal Server Error", request_id)
+    if result.duration_ms > timeout_ms:
+        # An HTTP API waits at most 30 seconds (or the integration's TimeoutInMillis),
+        # then answers 503; the function goes on running.
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html
+        logger.info("HTTP API route %s: function %s ran %.0f ms, over the integration "
+                    "timeout of %d ms", route_key, function, result.duration_ms, timeout_ms)
+        return _error(503, "Service Unavailable", request_id)
     if result.function_error:
         logger.info("HTTP API route %s: function %s failed (%s)", route_key, function,
                     result.function_error)

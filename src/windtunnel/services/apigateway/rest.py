@@ -74,6 +74,9 @@ __all__ = ["handle_rest_api"]
 
 logger = logging.getLogger(__name__)
 
+# API Gateway waits at most 29 seconds for a REST API integration unless it is set lower.
+_INTEGRATION_TIMEOUT_MS = 29_000
+
 # The keys that a Lambda proxy response may contain. Any other key makes the response
 # malformed, and API Gateway returns 502.
 _PROXY_RESPONSE_KEYS = frozenset(
@@ -257,6 +260,17 @@ def handle_rest_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
         logger.warning("REST API %s could not invoke %s: %s", api_id, function_arn, error)
         return gateway_response(api, configuration_error(), scope)
 
+    timeout_ms = int(getattr(integration, "timeout_in_millis", None) or _INTEGRATION_TIMEOUT_MS)
+    if result.duration_ms > timeout_ms:
+        # API Gateway stops waiting after the integration's timeout (29 seconds unless
+        # set lower); the function goes on running.
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+        logger.info("REST API %s: function %s ran %.0f ms, over the integration timeout of "
+                    "%d ms; returning 504", api_id, result.function_name, result.duration_ms,
+                    timeout_ms)
+        return gateway_response(api, GatewayError(
+            "INTEGRATION_TIMEOUT", 504, "Endpoint request timed out",
+            "InternalServerErrorException"), scope)
     if result.function_error is not None:
         logger.info("REST API %s: function %s failed (%s); returning 502", api_id,
                     result.function_name, result.function_error)

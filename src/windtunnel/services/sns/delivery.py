@@ -24,9 +24,9 @@ Limitations:
 
 - The signature is a placeholder: a real one could only be checked against the certificate
   at ``SigningCertURL``, which is on AWS's network.
-- FIFO topics: the envelope has no ``SequenceNumber``.
-- Server-side errors and their retries (delivery policies) are not emulated, so every failed
-  delivery is a client-side error, which SNS does not retry.
+- Deliveries to SQS queues and functions fail only with client-side errors, which SNS does
+  not retry. Server-side errors and their retries are emulated for HTTP(S) subscribers
+  (:mod:`.http_delivery`).
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from windtunnel.services.sns.fifo import current_sequence_number, is_fifo_topic
 
 __all__ = [
     "Notification",
@@ -91,8 +93,13 @@ def envelope(subscription: Any, notification: Notification, timestamp: str) -> d
     body: dict[str, Any] = {
         "Type": "Notification",
         "MessageId": notification.message_id,
-        "TopicArn": topic_arn,
     }
+    # A FIFO topic's notifications carry the message's sequence number.
+    # NOTE: its place after MessageId is not checked against a recorded notification.
+    sequence_number = current_sequence_number()
+    if sequence_number is not None and is_fifo_topic(topic):
+        body["SequenceNumber"] = sequence_number
+    body["TopicArn"] = topic_arn
     if notification.subject is not None:
         body["Subject"] = notification.subject
     body["Message"] = notification.message

@@ -28,9 +28,21 @@ logger = logging.getLogger(__name__)
 
 @functools.cache
 def validate_subscription_filter_policies() -> None:
-    """Install SNS's filter policy rules into moto's Subscribe and SetSubscriptionAttributes."""
+    """Install SNS's filter policy rules into moto's Subscribe and SetSubscriptionAttributes,
+    and with them FIFO topics (:mod:`.fifo`) and HTTP(S) delivery retries
+    (:mod:`.http_delivery`).
+
+    The SNS delivery corrections call this first, before they wrap moto's delivery to
+    subscribers, so the HTTP(S) deliveries they pass on reach the retrying one.
+    """
     from moto.sns.models import SNSBackend
     from moto.sns.responses import SNSResponse
+
+    from windtunnel.services.sns.fifo import install_fifo_topics
+    from windtunnel.services.sns.http_delivery import install_http_retries
+
+    install_fifo_topics()
+    install_http_retries()
 
     set_attributes = SNSBackend.set_subscription_attributes
     if getattr(set_attributes, "windtunnel_correction", False):

@@ -55,6 +55,18 @@ def test_unknown_operation_of_mapped_service_raises() -> None:
         access_checks(request, ACCOUNT)
 
 
+def test_operation_newer_than_the_reference_checks_its_name() -> None:
+    """An operation botocore knows but the reference data does not name yet is checked as
+    ``<prefix>:<Operation>`` on ``*``, so a grant of ``lambda:*`` allows it."""
+    from windtunnel.iam.operations import SERVICES
+
+    [operation, *_] = sorted(SERVICES["lambda"].unmapped)
+    request = AwsRequest("POST", "https://lambda.us-east-1.amazonaws.com/", HeadersDict(),
+                         b"{}", "lambda", "us-east-1", operation=operation)
+
+    assert access_checks(request, ACCOUNT) == [AccessCheck(f"lambda:{operation}", "*")]
+
+
 def test_unnamed_rest_request_raises() -> None:
     """A REST request that matches no URI template of the model raises a ValueError."""
     request = AwsRequest("GET", "https://lambda.us-east-1.amazonaws.com/no/such/path",

