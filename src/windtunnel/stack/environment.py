@@ -205,6 +205,8 @@ class Environment:
             machine = self.stepfunctions.state_machine_ref(resource.physical_id)
             PROCESS_COVERAGE.register(machine.name, machine.definition.text,
                                       f"{stack.name}/{logical_id}")
+            # Mock configuration files may name the state machine by its logical ID.
+            self.stepfunctions.name_aliases[machine.name] = [logical_id]
 
     def set_endpoint_url(self, endpoint_url: str) -> None:
         """Point outputs' endpoint URLs at ``endpoint_url`` (after choosing a port, say)."""

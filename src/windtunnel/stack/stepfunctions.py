@@ -8,6 +8,7 @@ Mocks use the rules of Step Functions Local's mock configuration file.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,9 @@ if TYPE_CHECKING:
     from windtunnel.stack.local import EmulatedStack
 
 __all__ = ["ExecutionResult", "StackStepFunctions"]
+
+# An invocation number or range of a mock: "0", "1-2".
+_RANGE = re.compile(r"\d+(-\d+)?")
 
 # How much virtual time execute() lets an execution run: a Standard workflow's year.
 _ONE_YEAR = 365 * 24 * 3600.0
@@ -167,8 +171,14 @@ def _python_mocks(machine_name: str, mocks: Mapping[str, MockSpec]) -> Any:
         elif isinstance(spec, Mapping) and ("Return" in spec or "Throw" in spec):
             # One response for every invocation.
             responses[response_name] = {"0-1000000": dict(spec)}
-        elif isinstance(spec, Mapping):
+        elif isinstance(spec, Mapping) and all(_RANGE.fullmatch(str(key)) for key in spec):
             responses[response_name] = {str(key): dict(value) for key, value in spec.items()}
+        elif isinstance(spec, Mapping):
+            raise WindtunnelError(
+                f"the mock for state {state_name!r} must be {{'Return': value}}, "
+                f"{{'Throw': {{'Error': ..., 'Cause': ...}}}}, a list of them, or a mapping "
+                f"of invocation numbers (\"0\", \"1-2\") to them; found the keys "
+                f"{', '.join(repr(str(key)) for key in spec)}")
         else:
             raise WindtunnelError(f"the mock for state {state_name!r} must be a mapping "
                                   f"such as {{'Return': ...}} or a list of them")

@@ -101,6 +101,8 @@ class Engine:
 
         self.map_runs = MapRuns(self)
         self.interpreter.map_runs = self.map_runs
+        self.name_aliases: dict[str, list[str]] = {}
+        """Other names of a state machine (its logical ID) that mock files may use."""
         self.time_scale = 1.0
         """Emulated seconds per real second while the clock follows real time."""
         self._definitions: dict[str, Definition] = {}
@@ -169,13 +171,25 @@ class Engine:
                     f"the execution asks for the test case {test_case!r}, but no mock "
                     f"configuration file is loaded: set SFN_MOCK_CONFIG or pass mocks= "
                     f"to the stack")
-            mocks = self.mock_config.test_case(state_machine.name, test_case)
+            mocks = self.mock_config.test_case(self._mock_name(state_machine), test_case)
+        if mocks is not None:
+            _check_mocked_states(mocks, state_machine)
         execution = Execution(arn=arn, name=name, state_machine=state_machine,
                               input=input_value, input_text=input_text,
                               start_date=self.clock.now(), now=self.clock.now, mocks=mocks,
                               test_case=test_case, parent_arn=parent_arn)
         self.executions[arn] = execution
         return execution
+
+    def _mock_name(self, state_machine: StateMachineRef) -> str:
+        """The name the mock file knows the state machine by: its name or a logical ID."""
+        assert self.mock_config is not None
+        configured = set(self.mock_config.state_machine_names())
+        names: list[str] = [state_machine.name, *self.name_aliases.get(state_machine.name, [])]
+        for name in names:
+            if name in configured:
+                return name
+        return state_machine.name
 
     def start(self, execution: Execution) -> None:
         """Start ``execution`` on the clock."""
@@ -341,6 +355,19 @@ class Engine:
                                 config=Config(retries={"max_attempts": 1,
                                                        "mode": "standard"}))
         return attach(client, self.cloud)
+
+
+def _check_mocked_states(mocks: TestCaseMocks, state_machine: StateMachineRef) -> None:
+    """Raise MockConfigError when the mocks name states the state machine does not have."""
+    from windtunnel.services.stepfunctions.mocks import MockConfigError
+
+    known = {state.name for state in state_machine.definition.walk()}
+    unknown = [name for name in mocks.state_names() if name not in known]
+    if unknown:
+        raise MockConfigError(
+            f"the mocks name the state(s) {', '.join(repr(name) for name in unknown)}, "
+            f"which the state machine {state_machine.name} does not have; its states are "
+            f"{', '.join(sorted(known))}")
 
 
 def _epoch_millis(moment: datetime.datetime) -> int:

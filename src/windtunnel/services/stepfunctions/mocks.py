@@ -111,6 +111,10 @@ class TestCaseMocks:
         self.test_case = test_case
         self._states = dict(states)
 
+    def state_names(self) -> list[str]:
+        """The states the test case mocks."""
+        return list(self._states)
+
     def mocks(self, state_name: str) -> bool:
         """Tell whether the test case mocks this state; an unmocked Task calls its service."""
         return state_name in self._states

@@ -53,26 +53,26 @@ class Execution:
 
     arn: str
     name: str
-    state_machine: StateMachineRef
-    input: Any
-    input_text: str
+    state_machine: StateMachineRef = field(repr=False)
+    input: Any = field(repr=False)
+    input_text: str = field(repr=False)
     start_date: datetime.datetime
-    now: Callable[[], datetime.datetime]
-    mocks: TestCaseMocks | None = None
+    now: Callable[[], datetime.datetime] = field(repr=False)
+    mocks: TestCaseMocks | None = field(default=None, repr=False)
     test_case: str | None = None
     status: str = RUNNING
     stop_date: datetime.datetime | None = None
-    output: Any = None
+    output: Any = field(default=None, repr=False)
     error: str | None = None
     cause: str | None = None
-    history: History = field(init=False)
-    random: random.Random = field(init=False)
-    finished: Future = field(default_factory=Future)
+    history: History = field(init=False, repr=False)
+    random: random.Random = field(init=False, repr=False)
+    finished: Future = field(default_factory=Future, repr=False)
     """Resolved with the execution when it stops, whatever its status."""
-    fiber: Fiber | None = None
-    path: list[str] = field(default_factory=list)
+    fiber: Fiber | None = field(default=None, repr=False)
+    path: list[str] = field(default_factory=list, repr=False)
     """The names of the states entered, in order."""
-    mock_invocations: dict[str, int] = field(default_factory=dict)
+    mock_invocations: dict[str, int] = field(default_factory=dict, repr=False)
     parent_arn: str | None = None
     trace_header: str | None = None
     map_run_arn: str | None = None
