@@ -21,6 +21,15 @@ from windtunnel.iam.report import IamReport
 from windtunnel.runtime.result import FunctionError, InvocationResult
 from windtunnel.services.appsync.evaluate import EvaluationResult
 from windtunnel.services.stepfunctions.coverage import CoverageReport
+from windtunnel.stack.aws import AwsStack
+from windtunnel.stack.aws_errors import (
+    AwsCredentialsError,
+    AwsTargetError,
+    CapturePermissionError,
+    MissingOutputError,
+    NotSupportedOnAwsError,
+    StackNotFoundError,
+)
 from windtunnel.stack.events import EventAssertionError
 from windtunnel.stack.local import EmulatedStack, InvocationError, Stack
 from windtunnel.stack.stepfunctions import ExecutionResult
@@ -28,6 +37,10 @@ from windtunnel.stack.stepfunctions import ExecutionResult
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AwsCredentialsError",
+    "AwsStack",
+    "AwsTargetError",
+    "CapturePermissionError",
     "CircularDependencyError",
     "CoverageReport",
     "DecisionRecord",
@@ -42,9 +55,12 @@ __all__ = [
     "IamReport",
     "InvocationError",
     "InvocationResult",
+    "MissingOutputError",
+    "NotSupportedOnAwsError",
     "ParameterError",
     "QueueMessage",
     "Stack",
+    "StackNotFoundError",
     "TemplateError",
     "TemplateSyntaxError",
     "TopicMessage",

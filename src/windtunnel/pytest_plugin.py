@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from windtunnel import pytest_sfn_coverage as sfn_coverage
+from windtunnel import pytest_target
 from windtunnel.constants import ENV_REGION
 from windtunnel.errors import WindtunnelError
 from windtunnel.iam.report import IamReport, RoleGrants
@@ -42,6 +43,7 @@ from windtunnel.stack.local import EmulatedStack, Stack
 
 if TYPE_CHECKING:
     from windtunnel.cloud.pipeline import CallRecord
+    from windtunnel.stack.aws import AwsStack
 
 __all__ = [
     "IAM_ATTRIBUTE",
@@ -72,6 +74,7 @@ _MARKERS = (
     "e2e: the application driven through its front door (HTTP, GraphQL, events)",
     "windtunnel_no_reset: keep the state that earlier tests left in the windtunnel stack "
     "instead of resetting it before this test",
+    *pytest_target.MARKERS,
 )
 
 _SETTING_KEYS = ("template", "stack_name", "stage", "params", "region", "strict", "iam")
@@ -110,6 +113,7 @@ class WindtunnelSettings:
 
 
 _SETTINGS_KEY = pytest.StashKey[WindtunnelSettings]()
+_TARGET_KEY = pytest.StashKey[pytest_target.Target]()
 
 
 # --- options ------------------------------------------------------------------------------
@@ -150,6 +154,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write the least-privilege report as JSON to PATH, relative to the "
                          "current directory")
     sfn_coverage.add_options(group)
+    pytest_target.add_options(group)
 
 
 # --- configure ----------------------------------------------------------------------------
@@ -160,6 +165,9 @@ def pytest_configure(config: pytest.Config) -> None:
     for marker in _MARKERS:
         config.addinivalue_line("markers", marker)
     config.stash[_SETTINGS_KEY] = _read_settings(config)
+    target = pytest_target.read_target(config)
+    config.stash[_TARGET_KEY] = target
+    config.pluginmanager.register(pytest_target.TargetSelection(target), "windtunnel-target")
 
     # pytest-xdist workers send their reports to the controller, which prints the summary.
     if config.getoption("windtunnel_summary") and not hasattr(config, "workerinput"):
@@ -281,14 +289,33 @@ def _option_params(pairs: list[str]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def windtunnel_stack(pytestconfig: pytest.Config) -> Iterator[EmulatedStack]:
+def windtunnel_stack(pytestconfig: pytest.Config) -> Iterator[EmulatedStack | AwsStack]:
     """Return the application loaded into the local emulation, once per test process.
 
     Before each test that uses it, the stack is reset to its state right after the
     deployment, unless the test is marked ``windtunnel_no_reset``. The reset also removes
     what module- or class-scoped fixtures created in it before the test.
+
+    With ``--windtunnel-target aws:STACK_NAME`` it returns the deployed stack instead, with
+    its event capture running. That stack is not reset; its captured events are cleared
+    before each test.
     """
     settings = pytestconfig.stash[_SETTINGS_KEY]
+    target = pytestconfig.stash[_TARGET_KEY]
+    if target.kind == "aws":
+        opened = pytest_target.open_aws_stack(settings, target)
+        try:
+            opened.__enter__()
+        except WindtunnelError as error:
+            opened.close()
+            pytest.fail(f"windtunnel could not start the event capture of stack "
+                        f"{target.stack_name}: {error}", pytrace=False)
+        try:
+            yield opened
+        finally:
+            opened.close()
+        return
+
     if settings.template is None:
         pytest.fail(_missing_template_message(settings), pytrace=False)
 
@@ -306,8 +333,9 @@ def windtunnel_stack(pytestconfig: pytest.Config) -> Iterator[EmulatedStack]:
 
 
 @pytest.fixture
-def stack(windtunnel_stack: EmulatedStack) -> EmulatedStack:
-    """Return the application loaded into the local emulation, reset for this test."""
+def stack(windtunnel_stack: EmulatedStack | AwsStack) -> EmulatedStack | AwsStack:
+    """Return the application loaded into the local emulation, reset for this test, or
+    the deployed stack on the AWS target."""
     return windtunnel_stack
 
 
@@ -332,7 +360,7 @@ def _missing_template_message(settings: WindtunnelSettings) -> str:
 class _TestRecord:
     """The state of the stack before a test, to tell the invocations and calls it caused."""
 
-    stack: EmulatedStack
+    stack: EmulatedStack | AwsStack
     earlier_request_ids: frozenset[str]
     last_call: CallRecord | None
     usage: dict[str, Any] | None = None
@@ -344,7 +372,12 @@ class _TestRecord:
                 if result.request_id not in self.earlier_request_ids]
 
     def calls(self) -> list[CallRecord]:
-        """Return the AWS API calls recorded since the test started, oldest first."""
+        """Return the AWS API calls recorded since the test started, oldest first.
+
+        The AWS target records no calls, so there the list is empty.
+        """
+        if not isinstance(self.stack, EmulatedStack):
+            return []
         recorded = list(self.stack.environment.cloud.calls)
         if self.last_call is None:
             return recorded
@@ -365,7 +398,18 @@ def _windtunnel_reset_and_record(request: pytest.FixtureRequest) -> Iterator[Non
         yield
         return
 
-    loaded: EmulatedStack = request.getfixturevalue("windtunnel_stack")
+    loaded: EmulatedStack | AwsStack = request.getfixturevalue("windtunnel_stack")
+    if not isinstance(loaded, EmulatedStack):
+        # A deployed stack's data stays; only what the capture recorded is forgotten.
+        if request.node.get_closest_marker("windtunnel_no_reset") is None:
+            loaded.events.clear()
+        aws_record = _TestRecord(stack=loaded, earlier_request_ids=frozenset(
+            result.request_id for result in loaded.invocations), last_call=None)
+        request.node.stash[_RECORD_KEY] = aws_record
+        yield
+        aws_record.usage = _usage(aws_record.invocations(), [])
+        return
+
     if request.node.get_closest_marker("windtunnel_no_reset") is None:
         loaded.reset()
     calls = loaded.environment.cloud.calls

@@ -10,7 +10,7 @@ import traceback
 from collections.abc import Sequence
 
 from windtunnel import __version__
-from windtunnel.cli import generate_event, iam, invoke, sfn, test, up, validate
+from windtunnel.cli import env, generate_event, iam, invoke, sfn, test, up, validate
 from windtunnel.constants import ENV_DEBUG
 from windtunnel.errors import WindtunnelError
 
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate_event.register(commands)
     iam.register(commands)
     sfn.register(commands)
+    env.register(commands)
     return parser
 
 

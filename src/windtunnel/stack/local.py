@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -23,6 +23,9 @@ from windtunnel.stack.events import StackEvents
 from windtunnel.stack.graphql import StackGraphql
 from windtunnel.stack.iam import StackIam
 from windtunnel.stack.stepfunctions import StackStepFunctions
+
+if TYPE_CHECKING:
+    from windtunnel.stack.aws import AwsStack
 
 __all__ = ["EmulatedStack", "InvocationError", "Stack"]
 
@@ -82,6 +85,20 @@ class Stack:
                 f"{path} defines {len(stacks)} stacks ({names}); Stack.local drives one. "
                 f"Pass the directory or template of one stack.")
         return EmulatedStack(environment, stacks[0])
+
+    @staticmethod
+    def aws(stack_name: str, region: str | None = None, profile: str | None = None,
+            endpoint_url: str | None = None, **options: Any) -> AwsStack:
+        """Open a deployed stack on AWS, to drive it with the same calls as a local one.
+
+        ``endpoint_url`` sends every call to another endpoint that speaks AWS's APIs. The
+        other options (``code_root``, ``template``, ``capture``...) are those of
+        :class:`~windtunnel.stack.aws.AwsStack`. Use the result as a context manager.
+        """
+        from windtunnel.stack.aws import AwsStack
+
+        return AwsStack(stack_name, region=region, profile=profile,
+                        endpoint_url=endpoint_url, **options)
 
 
 class EmulatedStack:

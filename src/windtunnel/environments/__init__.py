@@ -1,0 +1,1 @@
+"""Temporary AWS environments: one CloudFormation stack per application and Git branch."""
