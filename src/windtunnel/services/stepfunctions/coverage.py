@@ -59,7 +59,7 @@ class PathCoverage:
             self.counts[(state_machine, source, target, kind)] += 1
 
     def taken(self, state_machine: str) -> dict[Edge, int]:
-        """The transitions of ``state_machine`` taken so far, with their counts."""
+        """Return the transitions of ``state_machine`` taken so far, with their counts."""
         return {Edge(source, target, kind): count
                 for (machine, source, target, kind), count in self.counts.items()
                 if machine == state_machine}
@@ -75,7 +75,7 @@ class PathCoverage:
             self.counts.update(other.counts)
 
     def to_json(self) -> str:
-        """The counts as JSON text, for a file that ``load`` reads back."""
+        """Write the counts as JSON text, for a file that ``load`` reads back."""
         rows = [[*key, count] for key, count in sorted(self.counts.items())]
         return json.dumps({"transitions": rows}, indent=1)
 
@@ -121,7 +121,7 @@ class CoverageData:
         self.labels.update(other.labels)
 
     def to_json(self) -> str:
-        """The data as JSON text, for a file ``windtunnel sfn coverage`` reads."""
+        """Write the data as JSON text, for a file ``windtunnel sfn coverage`` reads."""
         transitions = json.loads(self.transitions.to_json())["transitions"]
         return json.dumps({"transitions": transitions, "definitions": self.definitions,
                            "labels": self.labels}, indent=1)
@@ -138,7 +138,7 @@ class CoverageData:
         return data
 
     def report(self) -> CoverageReport:
-        """The coverage of every registered state machine."""
+        """Compute the coverage of every registered state machine."""
         from windtunnel.services.stepfunctions.asl.definition import parse_definition
 
         definitions = {name: parse_definition(text)
@@ -163,7 +163,7 @@ class TeeRecorder:
 
 
 def edges_of(definition: StatesBlock, prefix: str = "") -> list[Edge]:
-    """Every transition a block (and the blocks nested in it) can take."""
+    """Return every transition a block (and the blocks nested in it) can take."""
     edges = [Edge(prefix + START, prefix + definition.start_at, "start")]
     for state in definition:
         name = prefix + state.name
@@ -226,7 +226,7 @@ class MachineCoverage:
         return 100.0 * covered / len(self.edges)
 
     def mermaid(self) -> str:
-        """A Mermaid flowchart with the taken transitions drawn solid, the others dotted."""
+        """Draw a Mermaid flowchart: taken transitions solid, the others dotted."""
         ids: dict[str, str] = {}
 
         def node(name: str) -> str:
@@ -249,7 +249,7 @@ class MachineCoverage:
 
 
     def dot(self) -> str:
-        """A Graphviz digraph with the taken transitions solid, the others dashed and red."""
+        """Draw a Graphviz digraph: taken transitions solid, the others dashed and red."""
         def quoted(text: str) -> str:
             return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -274,7 +274,7 @@ class CoverageReport:
     machines: list[MachineCoverage]
 
     def text(self) -> str:
-        """A readable summary listing what was never taken."""
+        """Summarize, readably, what was never taken."""
         lines = []
         for machine in self.machines:
             covered_states = sum(1 for covered in machine.states.values() if covered)
@@ -291,7 +291,7 @@ class CoverageReport:
         return "\n".join(lines) + ("\n" if lines else "")
 
     def to_dict(self) -> dict[str, Any]:
-        """The report as JSON-ready data."""
+        """Return the report as JSON-ready data."""
         return {"stateMachines": [{
             "name": machine.name,
             "label": machine.label or machine.name,

@@ -69,7 +69,7 @@ class Activities:
         return started
 
     def take(self, activity_arn: str, worker_name: str | None) -> _ActivityTask | None:
-        """The oldest task of the activity still waiting, marked as started."""
+        """Take the oldest task of the activity still waiting, marking it started."""
         queue = self._queues.get(activity_arn)
         while queue:
             task = queue.popleft()
@@ -146,7 +146,7 @@ class Engine:
     # --- executions ------------------------------------------------------------------
 
     def definition(self, text: str) -> Definition:
-        """The parsed definition of ``text`` (parsed once)."""
+        """Return the parsed definition of ``text`` (parsed once)."""
         definition = self._definitions.get(text)
         if definition is None:
             definition = self._definitions[text] = parse_definition(text)
@@ -221,7 +221,7 @@ class Engine:
             self.clock.advance(max(pending[0].due - self.clock.now(), datetime.timedelta(0)))
 
     def execution(self, arn: str) -> Execution:
-        """The execution with ``arn`` (KeyError if unknown)."""
+        """Return the execution with ``arn`` (KeyError if unknown)."""
         return self.executions[arn]
 
     def stop(self, execution: Execution, error: str | None, cause: str | None) -> None:
@@ -230,7 +230,7 @@ class Engine:
                  description=f"stop execution {execution.name}")
 
     def cloud_random(self) -> Any:
-        """The random source for generated names (moto's seeded one)."""
+        """Return the random source for generated names (moto's seeded one)."""
         from moto.moto_api._internal import mock_random
 
         return mock_random
@@ -250,7 +250,7 @@ class Engine:
             self.map_runs.clear()
 
     def describe_for_task(self, execution: Execution, *, output_as_json: bool) -> dict[str, Any]:
-        """DescribeExecution's answer as a ``.sync`` task returns it (dates in epoch ms)."""
+        """Describe an execution as a ``.sync`` task returns it (dates in epoch ms)."""
         description: dict[str, Any] = {
             "ExecutionArn": execution.arn,
             "Input": execution.input_text if not output_as_json else execution.input,
@@ -325,18 +325,18 @@ class Engine:
         return token
 
     def token_state_machine(self, text: str) -> str | None:
-        """The ARN of the state machine whose execution issued the token ``text``."""
+        """Return the ARN of the state machine whose execution issued the token ``text``."""
         token = self.tokens.get(text)
         return token.execution.state_machine.arn if token is not None else None
 
     def forget_task_token(self, text: str) -> None:
-        """The task of ``text`` has ended; later callbacks are rejected."""
+        """Forget the token ``text`` of an ended task, so later callbacks are rejected."""
         self.tokens.pop(text, None)
 
     # --- credentials -----------------------------------------------------------------
 
     def role_client(self, service: str, role_arn: str, session_name: str) -> Any:
-        """A boto3 client signed as a session of ``role_arn``, handled by the cloud."""
+        """Create a boto3 client signed as a session of ``role_arn``, handled by the cloud."""
         import boto3
 
         from windtunnel.cloud.inprocess import attach
