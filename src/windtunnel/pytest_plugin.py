@@ -465,7 +465,11 @@ def pytest_runtest_makereport(
     if record is None:
         return report
     if report.failed:
-        report.sections.append((SECTION_TITLE, _format_invocations(record.invocations())))
+        section = _format_invocations(record.invocations())
+        executions = _format_executions(record.stack)
+        if executions:
+            section += "\n" + executions
+        report.sections.append((SECTION_TITLE, section))
     if call.when == "teardown" and record.usage is not None:
         setattr(report, USAGE_ATTRIBUTE, record.usage)
     if call.when == "teardown" and record.iam is not None:
@@ -499,6 +503,23 @@ def _format_invocations(invocations: list[InvocationResult]) -> str:
         lines.append(f"{result.function_name}  request ID {result.request_id}  {status}  "
                      f"{result.duration_ms:.1f} ms")
         lines.extend(f"    {line}" for line in _trim_log(result.logs))
+    return "\n".join(lines)
+
+
+def _format_executions(stack: EmulatedStack | AwsStack) -> str:
+    """Describe the stack's Step Functions executions: status, error and states entered."""
+    if not isinstance(stack, EmulatedStack):
+        return ""
+    executions = list(stack.environment.stepfunctions.executions.values())
+    if not executions:
+        return ""
+    lines = ["Step Functions executions:"]
+    for execution in executions[-_MAX_INVOCATIONS_SHOWN:]:
+        status = execution.status
+        if execution.error:
+            status += f" ({execution.error}: {(execution.cause or '')[:200]})"
+        lines.append(f"{execution.state_machine.name}  {execution.name}  {status}")
+        lines.append(f"    states: {' -> '.join(execution.path) or '(none)'}")
     return "\n".join(lines)
 
 

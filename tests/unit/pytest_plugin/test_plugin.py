@@ -196,6 +196,32 @@ def test_no_reset_marker_keeps_state(app: pytest.Pytester) -> None:
     result.assert_outcomes(passed=3)
 
 
+def test_failed_test_reports_executions(app: pytest.Pytester) -> None:
+    """A failed test's report lists its Step Functions executions: status, error, states."""
+    (app.path / "template.yaml").write_text(TEMPLATE.replace("Outputs:", """  Checkout:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Definition:
+        StartAt: Check
+        States:
+          Check: {Type: Pass, Next: Reject}
+          Reject: {Type: Fail, Error: OutOfStock, Cause: none left}
+Outputs:"""))
+    write_pyproject(app, 'template = "template.yaml"\n')
+    write_tests(app, """
+        def test_checkout(stack):
+            assert stack.stepfunctions.execute("Checkout", {}).status == "SUCCEEDED"
+    """)
+
+    result = run(app)
+
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    section = output[output.index("Step Functions executions:"):]
+    assert re.search(r"-Checkout-\S+ +\S+ +FAILED \(OutOfStock: none left\)", section)
+    assert "    states: Check -> Reject" in section
+
+
 def test_failed_test_reports_invocations(app: pytest.Pytester) -> None:
     """A failed test's report lists its invocations with status, error type and logs."""
     write_pyproject(app, 'template = "template.yaml"\n')
