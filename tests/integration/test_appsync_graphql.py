@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from windtunnel import EmulatedStack, Stack
-from windtunnel.services.appsync.dataplane import GraphqlPlane
 
 TEMPLATE = """
 Resources:
@@ -55,9 +54,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatedStack]:
     root: Path = tmp_path_factory.mktemp("served")
     (root / "template.yaml").write_text(TEMPLATE)
     with Stack.local(root / "template.yaml", stack_name="served") as loaded:
-        environment = loaded.environment
-        environment.cloud.register_data_plane(
-            GraphqlPlane.plane, GraphqlPlane(environment.cloud, now=environment.clock.now))
         loaded.serve()
         yield loaded
 
@@ -77,3 +73,18 @@ def test_graphql_url_requires_the_key(stack: EmulatedStack) -> None:
     response = httpx.post(stack.outputs["Url"], json={"query": '{ hello(name: "x") }'})
     assert response.status_code == 401
     assert response.headers["x-amzn-ErrorType"] == "UnauthorizedException"
+
+
+def test_the_aws_hostname_reaches_the_api(stack: EmulatedStack) -> None:
+    """A request with the API's AWS Host header ({id}.appsync-api.{region}.amazonaws.com,
+    https://docs.aws.amazon.com/appsync/latest/devguide/graphql-endpoints.html) reaches it;
+    the ID is the one in the GraphQL URL."""
+    api_id = stack.outputs["Url"].rstrip("/").split("/")[-2]
+    endpoint = stack.serve()
+
+    response = httpx.post(f"{endpoint}/graphql", json={"query": '{ hello(name: "Bo") }'},
+                          headers={"x-api-key": stack.outputs["Key"],
+                                   "Host": f"{api_id}.appsync-api.us-east-1.amazonaws.com"})
+
+    assert response.status_code == 200
+    assert response.json() == {"data": {"hello": "Hello, Bo"}}

@@ -233,6 +233,12 @@ class EndpointApp:
 _EXECUTE_API_HOST = re.compile(
     r"(?P<api>[a-z0-9]+)\.execute-api\.(?:[a-z0-9-]+\.amazonaws\.com(?:\.cn)?"
     r"|localhost\.localstack\.cloud|localhost)(?::\d+)?", re.IGNORECASE)
+# An AppSync API's GraphQL endpoint: {api id}.appsync-api.{region}.amazonaws.com/graphql.
+# https://docs.aws.amazon.com/appsync/latest/devguide/graphql-endpoints.html (not a
+# custom domain).
+_APPSYNC_API_HOST = re.compile(
+    r"(?P<api>[a-z0-9]+)\.appsync-api\.(?:[a-z0-9-]+\.amazonaws\.com(?:\.cn)?|localhost)"
+    r"(?::\d+)?", re.IGNORECASE)
 # LocalStack's path form of an API request: /restapis/{id}/{stage}/_user_request_/{path}.
 _LOCALSTACK_API_PATH = re.compile(r"/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_"
                                   r"(?P<rest>/.*)?")
@@ -242,8 +248,8 @@ def data_plane_path(host: str, path: str) -> str | None:
     """Return ``/{plane}/...`` for a request to a data plane, or None for an API request.
 
     A data plane is reached at ``/_aws/{plane}/...``, and an API also under the hostnames
-    AWS gives it (``{api id}.execute-api.{region}.amazonaws.com``, whose paths start with
-    the stage: https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-call-api.html),
+    AWS gives it (``{api id}.appsync-api.{region}.amazonaws.com/graphql``, and
+    ``{api id}.execute-api.{region}.amazonaws.com``, whose paths start with the stage: https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-call-api.html),
     under ``{api id}.execute-api.localhost`` and under LocalStack's URL forms, so that URLs
     built for either keep working.
     """
@@ -252,6 +258,9 @@ def data_plane_path(host: str, path: str) -> str | None:
     found = _EXECUTE_API_HOST.fullmatch(host or "")
     if found is not None:
         return f"/execute-api/{found['api']}{path}"
+    found = _APPSYNC_API_HOST.fullmatch(host or "")
+    if found is not None:
+        return f"/appsync-api/{found['api']}{path}"
     localstack = _LOCALSTACK_API_PATH.fullmatch(path)
     if localstack is not None:
         rest = localstack["rest"] or "/"
