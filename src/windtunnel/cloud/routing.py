@@ -23,7 +23,8 @@ __all__ = ["Signature", "aws_host_of", "bucket_of_host", "canonical_url", "is_aw
            "service_of_host"]
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
-_AWS_HOST = re.compile(r"(^|\.)amazonaws\.com(\.cn)?$|\.api\.aws$")
+_AWS_HOST = re.compile(
+    r"(^|\.)amazonaws\.com(\.cn)?$|\.api\.aws$|\.auth\.[a-z0-9-]+\.amazoncognito\.com$")
 # The domain suffixes of AWS endpoints: the standard one, China's and the dual-stack one.
 _AWS_SUFFIX = re.compile(r"\.(?:amazonaws\.com(?:\.cn)?|api\.aws)$")
 # A region code (us-east-1, cn-north-1, us-gov-west-1, us-isob-east-1).

@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -82,10 +83,14 @@ class _RequestHandler(WSGIRequestHandler):
 
 
 class EndpointServer:
-    """Serves a :class:`Cloud` over HTTP on the loopback interface, in a background thread."""
+    """Serves a :class:`Cloud` over HTTP or HTTPS on the loopback interface."""
 
-    def __init__(self, cloud: Cloud, *, port: int, host: str = DEFAULT_HOST) -> None:
-        """Bind the socket; raise OSError when the port is taken."""
+    def __init__(self, cloud: Cloud, *, port: int, host: str = DEFAULT_HOST,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
+        """Bind the socket; raise OSError when the port is taken.
+
+        With ``ssl_context``, a server context, the server speaks HTTPS.
+        """
         self.cloud = cloud
         self.app = EndpointApp(cloud)
         check_port_free(host, port)
@@ -96,6 +101,14 @@ class EndpointServer:
             # Werkzeug exits the process when the port is taken between the check above
             # and its own bind; report it as the bind error it is.
             raise OSError(errno.EADDRINUSE, os.strerror(errno.EADDRINUSE)) from None
+        if ssl_context is not None:
+            # Werkzeug's own wrapping completes each TLS handshake in the thread that
+            # accepts connections, so one client that never sends its hello would stop
+            # the server. Here the handshake happens on the first read, in the thread
+            # that handles the connection.
+            self._server.socket = ssl_context.wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False)
+            self._server.ssl_context = ssl_context
         # Handler threads must not keep the process alive after the server stops.
         self._server.daemon_threads = True  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
@@ -111,7 +124,8 @@ class EndpointServer:
         host = self._server.server_address[0]
         if isinstance(host, bytes):
             host = host.decode()
-        return f"http://{host}:{self.port}"
+        scheme = "http" if self._server.ssl_context is None else "https"
+        return f"{scheme}://{host}:{self.port}"
 
     def start(self) -> EndpointServer:
         """Serve requests in a background thread; return self."""
@@ -261,6 +275,11 @@ def data_plane_path(host: str, path: str) -> str | None:
     found = _APPSYNC_API_HOST.fullmatch(host or "")
     if found is not None:
         return f"/appsync-api/{found['api']}{path}"
+    from windtunnel.services.cognito.oauth import domain_of_host
+
+    domain = domain_of_host(host)
+    if domain is not None:
+        return f"/cognito-oauth/{domain}{path}"
     localstack = _LOCALSTACK_API_PATH.fullmatch(path)
     if localstack is not None:
         rest = localstack["rest"] or "/"

@@ -35,6 +35,7 @@ from windtunnel.services.appsync.provider import AppSyncProvider
 from windtunnel.services.awslambda.provider import LambdaProvider
 from windtunnel.services.cloudformation.models import StackRegistry
 from windtunnel.services.cloudformation.provider import CloudFormationProvider
+from windtunnel.services.cognito.oauth import TokenEndpoint
 from windtunnel.services.events.provider import EventsProvider
 from windtunnel.services.events.targets.delivery import cancel_pending_retries
 from windtunnel.services.sns.fifo import set_sns_clock
@@ -148,6 +149,8 @@ class Environment:
                                        ExecuteApiPlane(self.cloud, self.functions))
         self.cloud.register_data_plane(GraphqlPlane.plane,
                                        GraphqlPlane(self.cloud, now=self.clock.now))
+        self.cloud.register_data_plane(TokenEndpoint.plane, TokenEndpoint(
+            lambda: self.clock.now().timestamp(), self.cloud.account_id, self.cloud.region))
         self.deployer = Deployer(self.cloud, self.registry, load_nested=self._load_nested,
                                  strict=strict)
         self._snapshot: BackendSnapshot | None = None

@@ -1,0 +1,1 @@
+"""Cognito user pool endpoints that apps call over plain HTTPS."""
