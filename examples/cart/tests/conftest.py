@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,44 +118,79 @@ def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
 
 
+@pytest.fixture
+def user_id() -> str:
+    """Return a user ID that no other test uses, so that each test has a cart of its own.
+
+    On the AWS target the tests share one deployed table and nothing empties it between
+    tests, so a test finds only its own lines under this ID.
+    """
+    return f"user-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def sku() -> str:
+    """Return a SKU that no other test uses, for tests that read the SKU totals table."""
+    return f"PEN-{uuid.uuid4().hex[:8]}"
+
+
+# A new rule can take a short time to start matching events, so the capture waits for a
+# probe event before the test runs:
+# https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutRule.html
+PROBE_SOURCE = "cart.tests"
+PROBE_DETAIL_TYPE = "CaptureProbe"
+PROBE_TIMEOUT = 60.0
+
+
 @dataclass(frozen=True)
 class EventCapture:
-    """An SQS queue that receives every event on the cart bus, through a rule."""
+    """An SQS queue that receives the events on the cart bus that name one user."""
 
-    sqs: Any
+    stack: Any
     queue_url: str
 
     def received(self) -> list[dict[str, Any]]:
-        """Receive and delete the events delivered so far, oldest first where SQS allows."""
+        """Settle the stack, then receive and delete the events delivered so far, except
+        the capture's probe events.
+
+        The local target delivers during PutEvents. AWS delivers asynchronously, so
+        ``settle()`` waits there until the stack's own event capture is quiet.
+        """
+        self.stack.settle()
+        sqs = self.stack.client("sqs")
         events: list[dict[str, Any]] = []
         while True:
-            # The local target delivers during PutEvents, so an empty receive means that
-            # no event is left. AWS delivers asynchronously, which wait_for will handle.
-            messages = self.sqs.receive_message(
+            messages = sqs.receive_message(
                 QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
             ).get("Messages", [])
             if not messages:
                 return events
             for message in messages:
-                events.append(json.loads(message["Body"]))
-                self.sqs.delete_message(QueueUrl=self.queue_url,
-                                        ReceiptHandle=message["ReceiptHandle"])
+                event = json.loads(message["Body"])
+                if event.get("source") != PROBE_SOURCE:
+                    events.append(event)
+                sqs.delete_message(QueueUrl=self.queue_url,
+                                   ReceiptHandle=message["ReceiptHandle"])
 
 
 @pytest.fixture
 def cart_stack(stack: EmulatedStack) -> EmulatedStack:
-    """Return the stack, which windtunnel's plugin loads once from [tool.windtunnel] in
-    pyproject.toml and resets before each test that uses it."""
+    """Return the stack from windtunnel's plugin, which reads [tool.windtunnel] in
+    pyproject.toml. On the local target the plugin loads the application once and resets
+    it before each test. On the AWS target it opens the deployed stack and resets nothing.
+    """
     return stack
 
 
 @pytest.fixture
-def bus_events(cart_stack: EmulatedStack) -> EventCapture:
-    """Route every event on the cart bus to a new SQS queue and return a reader for it.
+def bus_events(cart_stack: EmulatedStack, user_id: str) -> Iterator[EventCapture]:
+    """Route the events on the cart bus whose detail names ``user_id`` to a new SQS queue,
+    and return a reader for it. The rule and queue are deleted after the test.
 
     This is how a test reads events on AWS too, where nothing records them;
-    test_published_events.py shows ``stack.events.wait_for(...)``, which needs no queue
-    locally. The rule and queue are created after ``reset()``, which would remove them.
+    test_published_events.py shows ``stack.events.wait_for(...)``, which needs no queue.
+    Matching on the user ID keeps out the events of tests that run at the same time
+    against a shared stack.
     """
     bus_name = cart_stack.outputs["CartBusName"]
     events = cart_stack.client("events")
@@ -167,7 +202,7 @@ def bus_events(cart_stack: EmulatedStack) -> EventCapture:
         QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     rule_arn = events.put_rule(
         Name=name, EventBusName=bus_name,
-        EventPattern=json.dumps({"source": ["cart"]}),
+        EventPattern=json.dumps({"detail": {"userId": [user_id]}}),
     )["RuleArn"]
 
     # AWS delivers to a queue only when the queue policy lets the rule send to it.
@@ -185,4 +220,34 @@ def bus_events(cart_stack: EmulatedStack) -> EventCapture:
     events.put_targets(Rule=name, EventBusName=bus_name,
                        Targets=[{"Id": "capture", "Arn": queue_arn}])
 
-    return EventCapture(sqs=sqs, queue_url=queue_url)
+    try:
+        _wait_for_probe(events, sqs, bus_name, queue_url, user_id)
+        yield EventCapture(stack=cart_stack, queue_url=queue_url)
+    finally:
+        events.remove_targets(Rule=name, EventBusName=bus_name, Ids=["capture"])
+        events.delete_rule(Name=name, EventBusName=bus_name)
+        sqs.delete_queue(QueueUrl=queue_url)
+
+
+def _wait_for_probe(events: Any, sqs: Any, bus_name: str, queue_url: str,
+                    user_id: str) -> None:
+    """Put a probe event on the bus until the capture rule delivers one.
+
+    The probe's source and detail type match none of the application's rules, and
+    :meth:`EventCapture.received` leaves out probes that arrive late.
+    """
+    deadline = time.monotonic() + PROBE_TIMEOUT
+    while True:
+        events.put_events(Entries=[{
+            "EventBusName": bus_name, "Source": PROBE_SOURCE,
+            "DetailType": PROBE_DETAIL_TYPE, "Detail": json.dumps({"userId": user_id}),
+        }])
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                       WaitTimeSeconds=1).get("Messages", [])
+        for message in messages:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        if messages:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the capture rule on bus {bus_name} delivered no probe "
+                               f"event within {PROBE_TIMEOUT:.0f} seconds")

@@ -10,7 +10,7 @@ import traceback
 from collections.abc import Sequence
 
 from windtunnel import __version__
-from windtunnel.cli import env, generate_event, iam, invoke, sfn, test, up, validate
+from windtunnel.cli import ca, env, generate_event, iam, invoke, sfn, test, up, validate
 from windtunnel.constants import ENV_DEBUG
 from windtunnel.errors import WindtunnelError
 
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     iam.register(commands)
     sfn.register(commands)
     env.register(commands)
+    ca.register(commands)
     return parser
 
 

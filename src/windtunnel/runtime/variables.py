@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from windtunnel.runtime.environment import FunctionConfig
 
@@ -67,7 +68,27 @@ def environment_variables(config: FunctionConfig, cloud: Cloud) -> dict[str, str
         "AWS_ENDPOINT_URL": cloud.endpoint_url,
         "PYTHON_VERSION": python_version,
     })
+    if urlsplit(cloud.endpoint_url).scheme == "https":
+        # The endpoint's certificate comes from the local certificate authority, which
+        # the handler's TLS clients (botocore, requests, ssl, Node.js) trust through these.
+        variables.update(_trusting_local_authority())
     # The function's own variables come last: Lambda rejects reserved names in them, and
     # the deployment already did, so nothing reserved is overwritten here.
     variables.update(config.environment)
     return variables
+
+
+def _trusting_local_authority() -> dict[str, str]:
+    """Return the variables that name the local authority's bundle, creating it if missing.
+
+    The HTTPS server ensured the authority when it started, so only a missing bundle
+    (deleted since, or a server in another process) costs more than a file check.
+    """
+    # Imported here: cryptography takes tens of milliseconds to import, and most runs
+    # serve no HTTPS.
+    from windtunnel.cloud.tls import CertificateAuthority
+
+    authority = CertificateAuthority()
+    if not authority.bundle_path.is_file():
+        authority.ensure()
+    return authority.trust_variables()

@@ -276,14 +276,22 @@ class EmulatedStack:
         self.environment.reset()
         self.events.clear()
 
-    def serve(self, port: int = 0) -> str:
-        """Serve the emulation over HTTP on 127.0.0.1 and return the endpoint URL.
+    def serve(self, port: int = 0, *, https: bool = False) -> str:
+        """Serve the emulation on 127.0.0.1 and return the endpoint URL.
 
         With port 0 the system picks a free port. Outputs point at the served endpoint from
-        then on.
+        then on. With ``https``, the endpoint speaks TLS with a certificate of windtunnel's
+        local certificate authority, whose bundle ``windtunnel ca`` prints (``stack.http``
+        calls the emulation in process, without TLS).
         """
         if self._server is None:
-            self._server = EndpointServer(self.environment.cloud, port=port).start()
+            context = None
+            if https:
+                from windtunnel.cloud.tls import CertificateAuthority
+
+                context = CertificateAuthority().ensure().server_context()
+            self._server = EndpointServer(self.environment.cloud, port=port,
+                                          ssl_context=context).start()
             self.environment.set_endpoint_url(self._server.url)
         return self._server.url
 

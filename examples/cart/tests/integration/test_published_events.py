@@ -20,15 +20,19 @@ pytestmark = pytest.mark.integration
 ApiEventFactory = Callable[..., dict[str, Any]]
 
 
-def test_item_added_event_shape(cart_stack: EmulatedStack,
-                                api_event: ApiEventFactory) -> None:
+def test_item_added_event_shape(cart_stack: EmulatedStack, api_event: ApiEventFactory,
+                                user_id: str) -> None:
     """addItem puts one ItemAdded event with EventBridge's fields on the cart bus."""
-    event = api_event("POST", "/{userId}/items", {"userId": "user-1"},
+    event = api_event("POST", "/{userId}/items", {"userId": user_id},
                       body={"sku": "PEN", "quantity": 2, "price": 1.25})
     cart_stack.invoke("addItem", event).raise_for_error()
 
     published = cart_stack.events.wait_for(
-        {"source": ["cart"], "detail-type": ["ItemAdded"]}, bus="CartBus")
+        {"source": ["cart"], "detail-type": ["ItemAdded"], "detail": {"userId": [user_id]}},
+        bus="CartBus")
+    all_published = cart_stack.events.published(bus=cart_stack.outputs["CartBusName"])
+    for_this_user = [entry for entry in all_published
+                     if entry["detail"].get("userId") == user_id]
 
     assert set(published) == {"version", "id", "detail-type", "source", "account", "time",
                               "region", "resources", "detail"}
@@ -37,6 +41,6 @@ def test_item_added_event_shape(cart_stack: EmulatedStack,
     assert published["region"] == "us-east-1"
     assert published["resources"] == []
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", published["time"])
-    assert published["detail"] == {"userId": "user-1", "sku": "PEN", "quantity": 2,
+    assert published["detail"] == {"userId": user_id, "sku": "PEN", "quantity": 2,
                                    "cartQuantity": 2, "price": 1.25}
-    assert len(cart_stack.events.published(bus=cart_stack.outputs["CartBusName"])) == 1
+    assert len(for_this_user) == 1

@@ -10,9 +10,13 @@ is the field's value) and
 https://docs.aws.amazon.com/appsync/latest/devguide/resolver-util-reference.html
 (``#return``, ``$util.error``, ``$util.appendError``).
 
+APPSYNC_JS resolvers and functions (``code``) run their ``request`` and ``response``
+functions around the data source, as
+https://docs.aws.amazon.com/appsync/latest/devguide/resolver-reference-overview-js.html
+describes; ``runtime.earlyReturn`` follows
+https://docs.aws.amazon.com/appsync/latest/devguide/runtime-utils-js.html.
+
 Limitations:
-- APPSYNC_JS resolvers and functions (``code`` with a runtime) are not run; the field
-  fails with an error that names the runtime.
 - BatchInvoke sends one source per invocation (a batch of one). AppSync groups the
   sibling fields of a list into one batch. The function receives a list either way.
 - Caching (``cachingConfig``) and ``syncConfig`` are ignored.
@@ -38,6 +42,7 @@ from graphql.language import (
 
 from windtunnel.deploy.resources.appsync import GraphqlApiConfiguration
 from windtunnel.services.appsync.datasources import DataSourceError, DataSourceInvoker
+from windtunnel.services.appsync.js_runtime import CodeEvaluation, evaluate_code
 from windtunnel.vtl.appsync import (
     AppSyncRendering,
     GraphqlError,
@@ -205,10 +210,47 @@ def _output(rendering: AppSyncRendering) -> object:
             f"{error.colno}", "MappingTemplate")) from None
 
 
-def _not_supported_code(owner: str) -> ResolverError:
-    return ResolverError(GraphqlError(
-        f"The {owner} uses the APPSYNC_JS runtime, which the emulation does not run; "
-        f"use VTL mapping templates.", "UnsupportedOperation"))
+# --- APPSYNC_JS code -----------------------------------------------------------------
+
+
+def _run_code(scope: ResolverScope, code: str, function: str, context: dict[str, Any],
+              step: _Step, info: GraphQLResolveInfo[Any]) -> CodeEvaluation:
+    """Run a request or response function; keep its stash and errors, raise util.error."""
+    evaluation = evaluate_code(code, context, function, now=scope.now,
+                               randomness=scope.randomness)
+    step.stash = dict(evaluation.stash)
+    scope.appended.extend((error, info) for error in evaluation.out_errors)
+    if evaluation.error is not None:
+        error = evaluation.error
+        if evaluation.code_errors:
+            details = "; ".join(f"line {item.line}: {item.value}"
+                                for item in evaluation.code_errors)
+            error = GraphqlError(f"{error.message} {details}", "Code")
+        raise ResolverError(error)
+    return evaluation
+
+
+def _run_code_with_data_source(scope: ResolverScope, definition: Mapping[str, Any],
+                               data_source: Mapping[str, Any], step: _Step,
+                               info: GraphQLResolveInfo[Any]) -> object:
+    """Run the request function, the data source and the response function of code."""
+    code = str(definition["code"])
+    request = _run_code(scope, code, "request", _context(scope, step), step, info)
+    if request.early_return:
+        # runtime.earlyReturn skips the data source and the response function.
+        return request.result
+
+    error: DataSourceError | None = None
+    result: object = None
+    try:
+        result = scope.invoker.call(data_source, request.result)
+    except DataSourceError as failure:
+        logger.debug("data source %s failed: %s", data_source.get("name"), failure.error_type)
+        error = failure
+        result = failure.data
+    response = _run_code(scope, code, "response", _context(scope, step, result, error), step,
+                         info)
+    return response.result
 
 
 # --- unit resolvers and functions ---------------------------------------------------
@@ -216,14 +258,14 @@ def _not_supported_code(owner: str) -> ResolverError:
 
 def _run_unit(scope: ResolverScope, resolver: Mapping[str, Any], step: _Step,
               info: GraphQLResolveInfo[Any]) -> object:
-    if "code" in resolver:
-        return _raise(_not_supported_code("resolver"))
     name = resolver.get("dataSourceName")
     data_source = scope.configuration.data_sources.get(str(name)) if name else None
     if data_source is None:
         return _raise(ResolverError(GraphqlError(
             f"The resolver of {info.parent_type.name}.{info.field_name} has no data source.",
             "MappingTemplate")))
+    if "code" in resolver:
+        return _run_code_with_data_source(scope, resolver, data_source, step, info)
     result = _run_with_data_source(scope, resolver, data_source, step, info)
     return result
 
@@ -302,10 +344,15 @@ def _raise(error: ResolverError) -> object:
 
 def _run_pipeline(scope: ResolverScope, resolver: Mapping[str, Any], step: _Step,
                   info: GraphQLResolveInfo[Any]) -> object:
-    if "code" in resolver:
-        return _raise(_not_supported_code("pipeline resolver"))
+    code = resolver.get("code")
     before = resolver.get("requestMappingTemplate")
-    if before is not None:
+    if code is not None:
+        evaluation = _run_code(scope, str(code), "request", _context(scope, step), step, info)
+        step.prev_result = evaluation.result
+        if evaluation.early_return:
+            # earlyReturn in the resolver's request function skips the functions.
+            return _after_pipeline_code(scope, str(code), step, info)
+    elif before is not None:
         rendering = _render(scope, str(before), _context(scope, step), step, info)
         if rendering.returned:
             # #return in the before template ends the resolver with the value.
@@ -317,20 +364,31 @@ def _run_pipeline(scope: ResolverScope, resolver: Mapping[str, Any], step: _Step
         if function is None:
             raise ResolverError(GraphqlError(f"No function found with ID {function_id}.",
                                              "MappingTemplate"))
-        if "code" in function:
-            raise _not_supported_code(f"function {function.get('name')}")
         data_source = scope.configuration.data_sources.get(str(function.get("dataSourceName")))
         if data_source is None:
             raise ResolverError(GraphqlError(
                 f"No data source found named {function.get('dataSourceName')}.",
                 "MappingTemplate"))
-        step.prev_result = _run_with_data_source(scope, function, data_source, step, info)
+        if "code" in function:
+            step.prev_result = _run_code_with_data_source(scope, function, data_source, step,
+                                                          info)
+        else:
+            step.prev_result = _run_with_data_source(scope, function, data_source, step, info)
 
+    if code is not None:
+        return _after_pipeline_code(scope, str(code), step, info)
     after = resolver.get("responseMappingTemplate")
     if after is None:
         return step.prev_result
     rendering = _render(scope, str(after), _context(scope, step, step.prev_result), step, info)
     return _output(rendering)
+
+
+def _after_pipeline_code(scope: ResolverScope, code: str, step: _Step,
+                         info: GraphQLResolveInfo[Any]) -> object:
+    """Run the pipeline resolver's response function on the last function's result."""
+    context = _context(scope, step, step.prev_result)
+    return _run_code(scope, code, "response", context, step, info).result
 
 
 def _lenient_output(rendering: AppSyncRendering) -> object:
