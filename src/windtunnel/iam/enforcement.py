@@ -140,6 +140,8 @@ class Grants:
 class _Cache:
     generation: int = 0
     grants: dict[str, Grants] = field(default_factory=dict)
+    service_decisions: dict[tuple[str, ...], Decision] = field(default_factory=dict)
+    """Decisions on deliveries by a service principal, by request and resource policy."""
 
 
 def _role_parts(role_arn: str) -> tuple[str, str, str]:
@@ -323,7 +325,18 @@ class Authorizer:
         authorization = AuthorizationRequest(
             principal=service_principal, action=action, resource=resource, context=context,
             principal_type=PrincipalType.SERVICE)
-        decision = evaluate(authorization, [], resource_policy=_resource_policy(resource))
+        policy = _resource_policy(resource)
+        # The same delivery under the same resource policy gets the same decision, unless
+        # the policy reads the time; API Gateway and event targets repeat deliveries often.
+        policy_text = json.dumps(policy, sort_keys=True, default=str) if policy else ""
+        key = (service_principal, action, resource, source_arn or "",
+               source_account or "", policy_text)
+        cache = self._cache
+        decision = None if "Date" in policy_text else cache.service_decisions.get(key)
+        if decision is None:
+            decision = evaluate(authorization, [], resource_policy=policy)
+            if "Date" not in policy_text:
+                cache.service_decisions[key] = decision
         principal = Principal(service_principal, PrincipalType.SERVICE, "")
         self.record(principal, action.split(":", 1)[0], None, authorization, decision)
         return decision.allowed or self.mode is IamMode.WARN
