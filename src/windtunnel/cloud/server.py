@@ -250,9 +250,10 @@ _EXECUTE_API_HOST = re.compile(
 # An AppSync API's GraphQL endpoint: {api id}.appsync-api.{region}.amazonaws.com/graphql.
 # https://docs.aws.amazon.com/appsync/latest/devguide/graphql-endpoints.html (not a
 # custom domain).
+# Its real-time endpoint for subscriptions is {api id}.appsync-realtime-api.{region}...
 _APPSYNC_API_HOST = re.compile(
-    r"(?P<api>[a-z0-9]+)\.appsync-api\.(?:[a-z0-9-]+\.amazonaws\.com(?:\.cn)?|localhost)"
-    r"(?::\d+)?", re.IGNORECASE)
+    r"(?P<api>[a-z0-9]+)\.appsync-(?P<realtime>realtime-)?api\."
+    r"(?:[a-z0-9-]+\.amazonaws\.com(?:\.cn)?|localhost)(?::\d+)?", re.IGNORECASE)
 # LocalStack's path form of an API request: /restapis/{id}/{stage}/_user_request_/{path}.
 _LOCALSTACK_API_PATH = re.compile(r"/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_"
                                   r"(?P<rest>/.*)?")
@@ -274,7 +275,9 @@ def data_plane_path(host: str, path: str) -> str | None:
         return f"/execute-api/{found['api']}{path}"
     found = _APPSYNC_API_HOST.fullmatch(host or "")
     if found is not None:
-        return f"/appsync-api/{found['api']}{path}"
+        # Subscriptions have their own plane, which answers that it is not served yet.
+        plane = "appsync-realtime-api" if found["realtime"] else "appsync-api"
+        return f"/{plane}/{found['api']}{path}"
     from windtunnel.services.cognito.oauth import domain_of_host
 
     domain = domain_of_host(host)
