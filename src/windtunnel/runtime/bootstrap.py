@@ -10,6 +10,10 @@ Standard output and standard error both go to the parent. After initialization a
 each invocation the program writes :data:`PHASE_END_MARKER` there, before it posts the
 result, so the parent can tell which output belongs to which invocation.
 
+Before it loads the handler, the program redirects HTTP requests to AWS hostnames to the
+endpoint (:mod:`windtunnel.runtime.child_http_redirect`), so that the handler's urllib,
+requests and httpx calls to AWS URLs reach the emulation as its boto3 calls do.
+
 The parent starts it by file path (``python -P .../bootstrap.py``), not with ``-m``:
 ``-m`` would first run ``windtunnel/__init__.py``, whose imports (boto3, moto) take a
 quarter of a second and are of no use here.
@@ -48,8 +52,9 @@ _request_id = ""
 
 def main() -> int:
     """Run the runtime loop until the Runtime API returns 500 or closes the connection."""
-    runtime, context_module = _import_runtime_modules()
+    runtime, context_module, redirect = _import_runtime_modules()
     _exit_with_parent()
+    _redirect_aws_hostnames(redirect)
     _configure_output(runtime)
     client = _RuntimeApiClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
     try:
@@ -232,8 +237,30 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="windtunnel-parent-watch", daemon=True).start()
 
 
-def _import_runtime_modules() -> tuple[types.ModuleType, types.ModuleType]:
-    """Import ``python_runtime`` and ``context`` without running ``windtunnel/__init__``.
+def _redirect_aws_hostnames(redirect: types.ModuleType) -> None:
+    """Send the handler's HTTP requests to AWS hostnames to the endpoint, before the
+    handler is loaded.
+
+    The endpoint is the one the SDKs use (``AWS_ENDPOINT_URL``). An https endpoint's
+    certificate is verified against ``AWS_CA_BUNDLE``, which names the local authority's
+    bundle when the endpoint speaks https.
+    """
+    url = os.environ.get("AWS_ENDPOINT_URL")
+    if not url:
+        return
+    try:
+        endpoint = redirect.Endpoint.from_url(url, os.environ.get("AWS_CA_BUNDLE"))
+    except (ValueError, OSError) as error:
+        # OSError: the CA bundle is missing or unreadable.
+        sys.stderr.write(f"windtunnel: requests to AWS hostnames are not redirected to the "
+                         f"endpoint: {error}\n")
+        return
+    redirect.install(endpoint)
+
+
+def _import_runtime_modules() -> tuple[types.ModuleType, types.ModuleType, types.ModuleType]:
+    """Import ``python_runtime``, ``context`` and ``child_http_redirect`` without running
+    ``windtunnel/__init__``.
 
     A bare package module stands in for ``windtunnel`` during the import. Afterwards every
     ``windtunnel`` module leaves ``sys.modules`` again, so that a handler that imports
@@ -247,12 +274,13 @@ def _import_runtime_modules() -> tuple[types.ModuleType, types.ModuleType]:
     try:
         runtime = importlib.import_module("windtunnel.runtime.python_runtime")
         context_module = importlib.import_module("windtunnel.runtime.context")
+        redirect = importlib.import_module("windtunnel.runtime.child_http_redirect")
     finally:
         if stand_in:
             for name in [name for name in sys.modules
                          if name == "windtunnel" or name.startswith("windtunnel.")]:
                 del sys.modules[name]
-    return runtime, context_module
+    return runtime, context_module, redirect
 
 
 if __name__ == "__main__":

@@ -14,9 +14,11 @@ The test process opts in with :func:`aws_hostnames`::
     with aws_hostnames(stack):
         urllib.request.urlopen(presigned_url).read()
 
-Limitations: handlers in child processes (``isolation="process"``) are not intercepted;
-aiohttp is not intercepted; urllib3 pools called with ``redirect=True`` do not follow
-redirects that the emulation returns.
+Handlers in child processes (``isolation="process"``) send such requests to the endpoint
+instead, with their Host header kept (``child_http_redirect``).
+
+Limitations: aiohttp is not intercepted; urllib3 pools called with ``redirect=True`` do
+not follow redirects that the emulation returns.
 """
 
 from __future__ import annotations

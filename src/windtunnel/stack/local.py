@@ -295,6 +295,18 @@ class EmulatedStack:
             self.environment.set_endpoint_url(self._server.url)
         return self._server.url
 
+    @property
+    def ca_bundle(self) -> str:
+        """The path of the local certificate authority's bundle (PEM), what ``windtunnel
+        ca`` prints, for clients of the https endpoint: ``requests.get(url,
+        verify=stack.ca_bundle)``. The authority is created on first use."""
+        from windtunnel.cloud.tls import CertificateAuthority
+
+        authority = CertificateAuthority()
+        if not authority.bundle_path.is_file():
+            authority.ensure()
+        return str(authority.bundle_path)
+
     def close(self) -> None:
         """Stop serving, if :meth:`serve` was called, and stop the execution environments."""
         if self._http is not None:

@@ -40,18 +40,6 @@ _MAX_INCLUDE_DEPTH = 10
 # locally yet. A local path in one of them raises, so it does not pass through unnoticed.
 _UNSUPPORTED_LOCAL_PROPERTIES: dict[str, tuple[str, ...]] = {
     "AWS::ApiGateway::RestApi": ("BodyS3Location",),
-    "AWS::AppSync::GraphQLSchema": ("DefinitionS3Location",),
-    "AWS::AppSync::Resolver": (
-        "RequestMappingTemplateS3Location",
-        "ResponseMappingTemplateS3Location",
-        "CodeS3Location",
-    ),
-    "AWS::AppSync::FunctionConfiguration": (
-        "RequestMappingTemplateS3Location",
-        "ResponseMappingTemplateS3Location",
-        "CodeS3Location",
-    ),
-    "AWS::StepFunctions::StateMachine": ("DefinitionS3Location",),
     "AWS::ElasticBeanstalk::ApplicationVersion": ("SourceBundle",),
     "AWS::Glue::Job": ("Command.ScriptLocation",),
 }

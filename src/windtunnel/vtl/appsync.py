@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
+import functools
 import logging
 import random
 import urllib.parse
@@ -41,7 +42,7 @@ from windtunnel.vtl.appsync_json import parse_json, to_json, to_plain
 from windtunnel.vtl.appsync_time import TimeUtil
 from windtunnel.vtl.errors import VtlRuntimeError
 from windtunnel.vtl.methods import JavaException, java_regex
-from windtunnel.vtl.nodes import Position
+from windtunnel.vtl.nodes import Block, Position
 from windtunnel.vtl.parser import parse
 from windtunnel.vtl.render import Options, Renderer, StopRendering
 from windtunnel.vtl.values import JavaObject, MissingMember, is_number, to_java_string
@@ -140,7 +141,7 @@ def render_resolver_template(
     variables: dict[str, object] = {"context": context_value, "ctx": context_value,
                                     "util": util, "utils": util}
     options = Options(null_renders_empty=False, directives={"return": return_directive})
-    block = parse(template, line_directives={"return"})
+    block = _parsed(template)
     output = Renderer(variables, options).render(block)
     rendering.output = "" if rendering.returned else output
     final_stash = context_value.get("stash")
@@ -391,3 +392,8 @@ def _graphql_error(arguments: list[object]) -> GraphqlError:
     error_info = arguments[3] if len(arguments) > 3 else None
     return GraphqlError(message, error_type, data, error_info)
 
+
+@functools.lru_cache(maxsize=512)
+def _parsed(template: str) -> Block:
+    """The template's syntax tree, parsed once: rendering does not change it."""
+    return parse(template, line_directives={"return"})
