@@ -61,6 +61,10 @@ _RANDOM_SEED = 20101
 _JSON = "application/json;charset=UTF-8"
 
 
+# Parsed and validated queries kept per schema before the cache starts over.
+_DOCUMENTS_KEPT = 1024
+
+
 class GraphqlPlane:
     """Serves the GraphQL APIs deployed in one cloud."""
 
@@ -75,6 +79,7 @@ class GraphqlPlane:
         self.random = randomness or random.Random(_RANDOM_SEED)
         self.invoker = DataSourceInvoker(cloud)
         self._schemas: dict[tuple[str, str], GraphQLSchema] = {}
+        self._documents: dict[tuple[int, str], tuple[Any, list[GraphQLError]]] = {}
         self._lock = threading.Lock()
 
     def __call__(self, request: DataPlaneRequest) -> AwsResponse:
@@ -140,11 +145,20 @@ class GraphqlPlane:
             return _graphql_response({"data": None, "errors": [
                 {"message": "The query is missing.", "errorType": "MalformedHttpRequestException"}
             ]})
-        try:
-            document = parse(query)
-        except GraphQLError as error:
-            return _graphql_response({"data": None, "errors": [_entry(error)]})
-        problems = validate(schema, document)
+        checked = self._documents.get((id(schema), query))
+        if checked is None:
+            try:
+                document = parse(query)
+            except GraphQLError as error:
+                return _graphql_response({"data": None, "errors": [_entry(error)]})
+            # Clients send the same few queries again and again: each is parsed and
+            # validated once per schema.
+            checked = (document, validate(schema, document))
+            with self._lock:
+                if len(self._documents) >= _DOCUMENTS_KEPT:
+                    self._documents.clear()
+                self._documents[(id(schema), query)] = checked
+        document, problems = checked
         if problems:
             return _graphql_response({"data": None,
                                       "errors": [_entry(problem) for problem in problems]})
