@@ -313,6 +313,40 @@ class Cloud:
                 self._clients[key] = client
         return client
 
+    def role_session_credentials(self, role_arn: str, session_name: str
+                                 ) -> tuple[str, str, str]:
+        """Issue the credentials of a session of ``role_arn``: key ID, secret and token.
+
+        They are registered, so requests signed with them act as that session and IAM
+        decides them as the role's.
+        """
+        from windtunnel.runtime.variables import role_credentials
+
+        access_key, secret, token = role_credentials(role_arn, session_name)
+        self.register_role_session(access_key, role_arn, session_name, secret_key=secret,
+                                   session_token=token)
+        return access_key, secret, token
+
+    def role_client(self, service: str, role_arn: str, session_name: str) -> Any:
+        """Create a boto3 client signed as a session of ``role_arn``, handled in process.
+
+        Services that act with a role (Step Functions, AppSync data sources, EventBridge
+        targets) call other services through it, so IAM checks the role's permissions.
+        """
+        import boto3
+        from botocore.config import Config
+
+        from windtunnel.cloud.inprocess import attach
+
+        access_key, secret, token = self.role_session_credentials(role_arn, session_name)
+        session = boto3.session.Session(aws_access_key_id=access_key,
+                                        aws_secret_access_key=secret,
+                                        aws_session_token=token, region_name=self.region)
+        client = session.client(service, endpoint_url=self.endpoint_url,
+                                config=Config(retries={"max_attempts": 1,
+                                                       "mode": "standard"}))
+        return attach(client, self)
+
     def resource(self, service: str, region: str | None = None) -> Any:
         """Return a boto3 resource whose requests this cloud handles in process."""
         from windtunnel.cloud.inprocess import attach

@@ -143,7 +143,7 @@ class Environment:
             self.stepfunctions.mock_config = MockConfig.load(mock_path)
         self.cloud.register(StepFunctionsProvider(self.stepfunctions))
         # Rules call Step Functions and Kinesis targets as the target's role.
-        set_rule_role_client(self.stepfunctions.role_client)
+        set_rule_role_client(self.cloud.role_client)
         self.cloud.register(AppSyncProvider(now=self.clock.now))
         self.cloud.register_data_plane(ExecuteApiPlane.plane,
                                        ExecuteApiPlane(self.cloud, self.functions))

@@ -279,11 +279,7 @@ def _send_as_role(cloud: Cloud, role_arn: str, signing_name: str, region: str, m
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
-    from windtunnel.runtime.variables import role_credentials
-
-    access_key, secret, token = role_credentials(role_arn, _GATEWAY_SESSION)
-    cloud.register_role_session(access_key, role_arn, _GATEWAY_SESSION, secret_key=secret,
-                                session_token=token)
+    access_key, secret, token = cloud.role_session_credentials(role_arn, _GATEWAY_SESSION)
     request = AWSRequest(method=method, url=url, data=body, headers=dict(headers))
     SigV4Auth(Credentials(access_key, secret, token), signing_name, region).add_auth(request)
     return cloud.handle_http(method, url, dict(request.headers.items()), body)

@@ -40,6 +40,10 @@ logger = logging.getLogger(__name__)
 _HTTP_TIMEOUT = 30.0
 
 
+# The session name of the data sources' role sessions.
+_SESSION_NAME = "APPSYNC_ASSUME_ROLE"
+
+
 class DataSourceError(Exception):
     """A data source call that failed: ``$ctx.error`` has its message and type."""
 
@@ -94,23 +98,7 @@ class DataSourceInvoker:
     def _new_client(self, service: str, role_arn: str | None) -> Any:
         if role_arn is None:
             return self.cloud.client(service)
-        import boto3
-        from botocore.config import Config
-
-        from windtunnel.cloud.inprocess import attach
-        from windtunnel.runtime.variables import role_credentials
-
-        session_name = "APPSYNC_ASSUME_ROLE"
-        access_key, secret, token = role_credentials(role_arn, session_name)
-        self.cloud.register_role_session(access_key, role_arn, session_name,
-                                         secret_key=secret, session_token=token)
-        session = boto3.session.Session(aws_access_key_id=access_key,
-                                        aws_secret_access_key=secret,
-                                        aws_session_token=token,
-                                        region_name=self.cloud.region)
-        client = session.client(service, endpoint_url=self.cloud.endpoint_url,
-                                config=Config(retries={"max_attempts": 1, "mode": "standard"}))
-        return attach(client, self.cloud)
+        return self.cloud.role_client(service, role_arn, _SESSION_NAME)
 
     def _call_lambda(self, data_source: Mapping[str, Any], document: dict[str, Any]) -> object:
         from botocore.exceptions import ClientError

@@ -333,29 +333,6 @@ class Engine:
         """Forget the token ``text`` of an ended task, so later callbacks are rejected."""
         self.tokens.pop(text, None)
 
-    # --- credentials -----------------------------------------------------------------
-
-    def role_client(self, service: str, role_arn: str, session_name: str) -> Any:
-        """Create a boto3 client signed as a session of ``role_arn``, handled by the cloud."""
-        import boto3
-
-        from windtunnel.cloud.inprocess import attach
-        from windtunnel.runtime.variables import role_credentials
-
-        access_key, secret, token = role_credentials(role_arn, session_name)
-        self.cloud.register_role_session(access_key, role_arn, session_name,
-                                         secret_key=secret, session_token=token)
-        session = boto3.session.Session(aws_access_key_id=access_key,
-                                        aws_secret_access_key=secret,
-                                        aws_session_token=token,
-                                        region_name=self.cloud.region)
-        from botocore.config import Config
-
-        client = session.client(service, endpoint_url=self.cloud.endpoint_url,
-                                config=Config(retries={"max_attempts": 1,
-                                                       "mode": "standard"}))
-        return attach(client, self.cloud)
-
 
 def _check_mocked_states(mocks: TestCaseMocks, state_machine: StateMachineRef) -> None:
     """Raise MockConfigError when the mocks name states the state machine does not have."""

@@ -252,7 +252,7 @@ class Integrations:
         with self._lock:
             client = self._clients.get(key)
             if client is None:
-                client = self.engine.role_client(service, role,
+                client = self.engine.cloud.role_client(service, role,
                                                  execution.state_machine.name)
                 self._clients[key] = client
         return client
