@@ -37,7 +37,7 @@ ranges (``{"0": ..., "1-2": ...}``) as in the mock configuration file."""
 
 @dataclass
 class ExecutionResult:
-    """What an execution did: status, output or error, history and path."""
+    """The record of an execution: status, output or error, history and path."""
 
     execution_arn: str
     status: str
@@ -56,11 +56,11 @@ class ExecutionResult:
         return self.status == "SUCCEEDED"
 
     def events(self, event_type: str) -> list[dict[str, Any]]:
-        """The history events of one type (``TaskFailed``, ``MapIterationStarted``...)."""
+        """Return the history events of one type (``TaskFailed``, ``MapIterationStarted``...)."""
         return [event for event in self.history if event["type"] == event_type]
 
     def state_output(self, state_name: str) -> Any:
-        """The output of the last exit from ``state_name``, decoded from JSON."""
+        """Return the output of the last exit from ``state_name``, decoded from JSON."""
         for event in reversed(self.history):
             details = event.get("stateExitedEventDetails")
             if details and details["name"] == state_name:
@@ -80,7 +80,7 @@ class StackStepFunctions:
         return self._stack.environment.stepfunctions
 
     def arn(self, state_machine: str) -> str:
-        """The ARN of a state machine given by logical ID, name or ARN."""
+        """Return the ARN of a state machine given by logical ID, name or ARN."""
         if state_machine.startswith("arn:"):
             return state_machine
         resource = self._stack.deployed.resources.get(state_machine)
@@ -106,7 +106,7 @@ class StackStepFunctions:
         responses; ``test_case`` picks a test case of the loaded mock configuration file
         instead. Waits, retry intervals and timeouts move the stack's clock, at most
         ``timeout`` virtual seconds; an execution still waiting then (for a task token
-        nobody sends, say) comes back RUNNING.
+        that is never sent, say) comes back RUNNING.
         """
         execution = self.start(state_machine, input, name=name, mocks=mocks,
                                test_case=test_case)
@@ -134,7 +134,7 @@ class StackStepFunctions:
         return execution  # type: ignore[no-any-return]
 
     def result(self, execution_arn: str) -> ExecutionResult:
-        """The current state of an execution."""
+        """Return the current state of an execution."""
         execution: Execution = self._engine.execution(execution_arn)
         return ExecutionResult(
             execution_arn=execution.arn, status=execution.status, output=execution.output,

@@ -43,13 +43,13 @@ _UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 
 
 def domain_of_host(host: str) -> str | None:
-    """The user pool domain prefix of a ``{domain}.auth.{region}.amazoncognito.com`` host."""
+    """Return the domain prefix of a ``{domain}.auth.{region}.amazoncognito.com`` host."""
     found = _DOMAIN_HOST.fullmatch(host or "")
     return found["domain"].lower() if found else None
 
 
 class TokenEndpoint:
-    """Answers ``/{domain}/oauth2/token`` requests for the cloud's user pool domains."""
+    """Serves ``/{domain}/oauth2/token`` requests for the cloud's user pool domains."""
 
     plane = "cognito-oauth"
 
@@ -59,7 +59,7 @@ class TokenEndpoint:
         self._region = region
 
     def __call__(self, request: DataPlaneRequest) -> AwsResponse:
-        """Answer one request to a domain's OAuth endpoints."""
+        """Handle one request to a domain's OAuth endpoints."""
         domain, _, endpoint = request.path.lstrip("/").partition("/")
         if endpoint.rstrip("/") != "oauth2/token":
             return _error(404, "invalid_request",
@@ -146,7 +146,7 @@ class TokenEndpoint:
 
 def _client_credentials(authorization: str | None,
                         form: dict[str, str]) -> tuple[str | None, str | None]:
-    """The client ID and secret from the Basic Authorization header or the form."""
+    """Read the client ID and secret from the Basic Authorization header or the form."""
     authorization = authorization or ""
     if authorization.lower().startswith("basic "):
         try:

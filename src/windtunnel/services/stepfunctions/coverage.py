@@ -42,7 +42,7 @@ class Edge:
     """``start``, ``next``, ``choice N``, ``default``, ``retry N`` or ``catch N``."""
 
     def describe(self) -> str:
-        """A readable form: ``Check --choice 1--> Approve``."""
+        """Describe the edge readably: ``Check --choice 1--> Approve``."""
         return f"{self.source} --{self.kind}--> {self.target}"
 
 

@@ -100,7 +100,7 @@ def _scalar(value: Any) -> str:
 
 def _body(arguments: dict[str, Any], connection_body: dict[str, str],
           headers: dict[str, str]) -> bytes:
-    """The request body: JSON by default, or URL-encoded when the Transform says so."""
+    """Encode the request body: JSON by default, URL-encoded when the Transform asks."""
     if "RequestBody" not in arguments and not connection_body:
         return b""
     body = arguments.get("RequestBody")

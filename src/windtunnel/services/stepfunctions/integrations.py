@@ -297,7 +297,7 @@ def _to_pascal_case(value: Any, shape: Any) -> Any:
 
 
 def _optimized_parameters(resource: Resource, arguments: dict[str, Any]) -> dict[str, Any]:
-    """The API parameters of an optimized integration's Parameters.
+    """Return the API parameters of an optimized integration's Parameters.
 
     SQS MessageBody, SNS Message and Step Functions Input may be JSON values; the
     integration sends them as JSON text.
@@ -353,7 +353,7 @@ _SDK_V1_EXCEPTION = {"lambda": "AWSLambdaException", "dynamodb": "AmazonDynamoDB
 
 @functools.lru_cache(maxsize=64)
 def _modeled_errors(service: str) -> frozenset[str]:
-    """The error shapes a service's API model declares."""
+    """Return the error shapes a service's API model declares."""
     from windtunnel.cloud.protocols import service_model
 
     try:
@@ -364,7 +364,8 @@ def _modeled_errors(service: str) -> frozenset[str]:
 
 
 def _json_ready(value: Any) -> Any:
-    """A botocore response as JSON values: times as ISO text, blobs as text or base64."""
+    """Convert a botocore response to JSON values: times as ISO text, blobs as text or
+    base64."""
     if isinstance(value, dict):
         return {key: _json_ready(item) for key, item in value.items()}
     if isinstance(value, list):

@@ -1,4 +1,4 @@
-"""Step Functions operations that run executions, answered by windtunnel's engine.
+"""Step Functions operations that run executions, served by windtunnel's engine.
 
 CreateStateMachine and UpdateStateMachine check the definition as Step Functions does
 before moto stores it; ValidateStateMachineDefinition returns the same diagnostics.
@@ -55,7 +55,7 @@ class StepFunctionsProvider:
         self.engine = engine
 
     def handle(self, request: AwsRequest) -> AwsResponse | None:
-        """Answer the operations the engine owns; None for moto's."""
+        """Handle the operations the engine owns; return None for moto's."""
         operation = request.operation
         method = getattr(self, _snake(operation or ""), None)
         if method is None or operation not in _OPERATIONS:
@@ -402,7 +402,7 @@ _OPERATIONS = frozenset({
 
 
 def _created(instance: Any) -> Any:
-    """A moto state machine instance's creation date (a datetime or epoch seconds)."""
+    """Return a moto state machine's creation date, stored as a datetime or epoch seconds."""
     return getattr(instance, "creation_date", None) or datetime.datetime.now(datetime.UTC)
 
 

@@ -4,7 +4,7 @@ JSONPath states apply InputPath, Parameters, the work, ResultSelector, ResultPat
 OutputPath in that order; JSONata states evaluate Arguments before the work and Output
 after it, with ``$states`` bound to the input, result, error output and context. Both
 evaluate Assign against the state's result and apply it after the output is computed,
-so a state's own output still sees the variables' old values.
+so a state's own output still reads the variables' old values.
 https://docs.aws.amazon.com/step-functions/latest/dg/concepts-input-output-filtering.html
 https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html
 https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html
@@ -58,7 +58,7 @@ def jsonata_value(value: Any, scope: Scope, states: Mapping[str, Any], *,
 
 
 def jsonata_states(raw_input: Any, scope: Scope, **extra: Any) -> dict[str, Any]:
-    """The ``$states`` binding: input and context, plus result or errorOutput if given."""
+    """Build the ``$states`` binding: input and context, plus result or errorOutput."""
     states = {"input": raw_input, "context": scope.context}
     states.update(extra)
     return states
@@ -111,7 +111,7 @@ def apply_output_path(state: State, value: Any, scope: Scope) -> Any:
 
 def state_output(state: State, raw_input: Any, result: Any, scope: Scope, *,
                  result_path_default: str | None = "$") -> Any:
-    """The state's output from its input and (selected) result.
+    """Compute the state's output from its input and (selected) result.
 
     JSONPath: ResultPath merges the result into the raw input, then OutputPath selects.
     JSONata: Output, evaluated with ``$states.result``; without it, the result.
@@ -134,7 +134,7 @@ def state_output(state: State, raw_input: Any, result: Any, scope: Scope, *,
 
 def evaluate_assign(assign: Any, state: State, value: Any, raw_input: Any,
                     scope: Scope, *, result_key: str = "result") -> dict[str, Any]:
-    """The variables an Assign block sets, evaluated against ``value``.
+    """Evaluate the variables an Assign block sets against ``value``.
 
     JSONPath: ``$`` is the state's result (its input for Choice and Wait, the error
     output in a catcher). JSONata: ``$states.result`` (or ``errorOutput``) is ``value``.

@@ -29,14 +29,14 @@ HISTORY_LIMIT = 25_000
 
 
 def iso_time(moment: datetime.datetime) -> str:
-    """A time as the context object writes it: ``2019-03-26T20:14:13.192Z``."""
+    """Format a time as the context object writes it: ``2019-03-26T20:14:13.192Z``."""
     return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + \
         f"{moment.microsecond // 1000:03d}Z"
 
 
 @dataclass(frozen=True)
 class StateMachineRef:
-    """What an execution needs to know of its state machine."""
+    """The parts of a state machine that an execution uses."""
 
     arn: str
     name: str
@@ -78,8 +78,8 @@ class Execution:
     map_run_arn: str | None = None
     """The Distributed Map run this execution is a child of."""
     coverage_prefix: str = ""
-    """Where this execution's states sit in its state machine's graph (for a map run's
-    child executions, the Map state's path)."""
+    """The prefix of this execution's states in its state machine's graph (the Map state's
+    path for a map run's child executions)."""
 
     def __post_init__(self) -> None:
         self.history = History(self.now, HISTORY_LIMIT)
@@ -93,7 +93,7 @@ class Execution:
         return self.status == RUNNING
 
     def context_object(self) -> dict[str, Any]:
-        """The ``$$`` context object's execution and state machine parts."""
+        """Return the ``$$`` context object's execution and state machine parts."""
         execution: dict[str, Any] = {
             "Id": self.arn,
             "Input": self.input,

@@ -25,7 +25,7 @@ Work = Generator[Any, Any, Any]
 
 
 class Future:
-    """A value that becomes known later: a task token's answer, a child execution's end."""
+    """A value that becomes known later: a task token's callback, a child execution's end."""
 
     def __init__(self) -> None:
         self.done = False
@@ -85,7 +85,7 @@ class Await:
 
 @dataclass
 class Outcome:
-    """How one child fiber of a :class:`Join` ended."""
+    """The outcome of one child fiber of a :class:`Join`."""
 
     index: int
     value: Any = None
@@ -96,7 +96,7 @@ class Outcome:
 class Join:
     """Run child fibers, at most ``max_concurrency`` at a time (0: no limit).
 
-    ``on_outcome`` sees each child's outcome as it ends and returns True to stop the
+    ``on_outcome`` receives each child's outcome as it ends and returns True to stop the
     others; the waiting fiber then resumes with the list of outcomes so far.
     """
 

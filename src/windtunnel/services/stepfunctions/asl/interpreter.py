@@ -47,10 +47,6 @@ logger = logging.getLogger(__name__)
 # https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
 PAYLOAD_LIMIT = 262_144
 
-# Inline Map and Parallel states run their iterations as this many at a time at most;
-# beyond it, AWS runs them as capacity allows (MaxConcurrency 0 means "as many as it can").
-INLINE_CONCURRENCY = 40
-
 
 class TaskRunner(Protocol):
     """Runs Task states: integrations with services, activities and mocks."""
@@ -89,7 +85,7 @@ class Track:
     """Coverage names of the states of nested blocks start with their parent's path."""
 
     def child(self, last_event_id: int, prefix: str) -> Track:
-        """A nested track (branch or iteration) with its own variable scope."""
+        """Return a nested track (branch or iteration) with its own variable scope."""
         return Track(self.execution, self.variables.child(), last_event_id, prefix)
 
 
@@ -98,7 +94,7 @@ class _Exit:
     next_state: str | None
     output: Any
     kind: str = "next"
-    """How the state was left, for coverage: next, choice N, default, catch N."""
+    """The kind of exit, for coverage: next, choice N, default or catch N."""
 
 
 class Interpreter:
@@ -343,7 +339,7 @@ class Interpreter:
         return self._exit(track, state, scope, output, assigned, state.next)
 
     def _wait_seconds(self, state: State, scope: Scope, raw_input: Any) -> float:
-        """The seconds a Wait state waits, with AWS's causes for values it cannot use.
+        """Compute the seconds a Wait state waits, raising AWS's causes for unusable values.
         https://docs.aws.amazon.com/step-functions/latest/dg/state-wait.html
         """
         from windtunnel.services.stepfunctions.asl.choice import parse_timestamp
@@ -398,7 +394,7 @@ class Interpreter:
     @staticmethod
     def _not_too_long(scope: Scope, seconds: float) -> float:
         # AWS counts the delay in a signed 32-bit number of seconds (about 24,855 days).
-        if seconds > _LONGEST_WAIT:
+        if seconds > _MAXIMUM_WAIT:
             raise runtime_error(scope, "Wait state delay is too long.")
         return seconds
 
@@ -606,18 +602,18 @@ class Interpreter:
 # Express executions stop after five minutes.
 _EXPRESS_DURATION = 300
 
-# The longest wait AWS accepts: 2**31 - 1 seconds.
-_LONGEST_WAIT = 2**31 - 1
+# The maximum wait AWS accepts: 2**31 - 1 seconds.
+_MAXIMUM_WAIT = 2**31 - 1
 
 
 def _plain(value: Any) -> str:
-    """A value as AWS prints it in Wait causes: text unquoted, the rest as JSON."""
+    """Format a value as AWS prints it in Wait causes: text unquoted, the rest as JSON."""
     return value if isinstance(value, str) else to_json(value)
 
 
 def matching(entries: tuple[Retrier | Catcher, ...],
               error: StatesError) -> tuple[int, Any]:
-    """The first retrier or catcher whose ErrorEquals matches ``error``.
+    """Return the first retrier or catcher whose ErrorEquals matches ``error``.
 
     ``States.ALL`` matches every error except States.Runtime; ``States.TaskFailed``
     matches every error except States.Timeout; States.Runtime is never caught.

@@ -27,7 +27,7 @@ __all__ = ["Scope", "Variables", "read_path", "render_template"]
 
 
 class Variables:
-    """The workflow variables a state sees: its own scope, then the enclosing ones.
+    """The workflow variables a state reads: its own scope, then the enclosing ones.
 
     Parallel branches and Map iterations read the variables of the scopes around them;
     what they assign stays in their own scope.
@@ -40,7 +40,7 @@ class Variables:
         self.values: dict[str, Any] = dict(values or {})
 
     def child(self) -> Variables:
-        """A new inner scope."""
+        """Return a new inner scope."""
         return Variables(self)
 
     def lookup(self, name: str) -> tuple[bool, Any]:
@@ -53,7 +53,7 @@ class Variables:
         return False, None
 
     def visible(self) -> dict[str, Any]:
-        """Every visible variable, inner scopes hiding outer ones."""
+        """Return every visible variable, inner scopes hiding outer ones."""
         chain = []
         scope: Variables | None = self
         while scope is not None:
@@ -71,7 +71,7 @@ class Variables:
 
 @dataclass
 class Scope:
-    """What expressions of one state can read besides its input."""
+    """The values the expressions of one state read besides its input."""
 
     state_name: str
     entered_event_id: int
@@ -151,5 +151,5 @@ def _runtime_cause(scope: Scope, detail: str) -> str:
 
 
 def runtime_error(scope: Scope, detail: str) -> StatesError:
-    """A States.Runtime error with AWS's cause prefix naming the state."""
+    """Build a States.Runtime error with AWS's cause prefix naming the state."""
     return StatesError(RUNTIME, _runtime_cause(scope, detail))
