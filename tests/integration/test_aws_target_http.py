@@ -101,8 +101,10 @@ def test_http_signs_requests_for_aws_iam(tmp_path: Path) -> None:
 
         with Stack.aws("secured", region=REGION, endpoint_url=url, session=session,
                        capture=False) as stack:
-            signed = stack.http_client(sign=True).post("/secured", json={"a": 1})
-            unsigned = stack.http_client().post("/secured", json={"a": 1})
+            with stack.http_client(sign=True) as client:
+                signed = client.post("/secured", json={"a": 1})
+            with stack.http_client() as client:
+                unsigned = client.post("/secured", json={"a": 1})
 
     assert signed.status_code == 200, signed.text
     assert signed.json()["userArn"] == f"arn:aws:iam::{ACCOUNT}:user/caller"

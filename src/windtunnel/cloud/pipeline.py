@@ -44,6 +44,7 @@ from windtunnel.cloud.s3_notifications import route_bucket_notifications
 from windtunnel.cloud.signatures import SignatureMismatch, verify_signature
 from windtunnel.cloud.state import BackendSnapshot, restore_backends, snapshot_backends
 from windtunnel.cloud.token_clock import issue_cognito_tokens_on
+from windtunnel.cloud.websocket import WebSocketPlaneHandler
 from windtunnel.constants import DEFAULT_ACCOUNT_ID, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REGION
 from windtunnel.iam.enforcement import AccessDenied, Authorizer, IamMode, RoleSession
 
@@ -123,6 +124,7 @@ class Cloud:
         self._side_effects: list[SideEffect] = []
         self._before_dispatch: list[Callable[[AwsRequest], None]] = []
         self.data_planes: dict[str, DataPlaneHandler] = {}
+        self.websocket_planes: dict[str, WebSocketPlaneHandler] = {}
         self._moto = MotoDispatcher()
         cache_moto_name_conversions()
         self.add_side_effect(detach_moto_event_source_mappings)
@@ -167,6 +169,10 @@ class Cloud:
     def register_data_plane(self, plane: str, handler: DataPlaneHandler) -> None:
         """Serve ``/_aws/{plane}/...`` requests with ``handler`` (``execute-api``, ...)."""
         self.data_planes[plane] = handler
+
+    def register_websocket_plane(self, plane: str, handler: WebSocketPlaneHandler) -> None:
+        """Accept WebSocket upgrades to ``/_aws/{plane}/...`` with ``handler``."""
+        self.websocket_planes[plane] = handler
 
     def add_before_dispatch(self, hook: Callable[[AwsRequest], None]) -> None:
         """Run ``hook`` before every request is dispatched (to flush pending writes)."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import io
 import json
 import logging
 import os
@@ -12,17 +14,23 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from botocore.awsrequest import HeadersDict
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from windtunnel.cloud import routing
 from windtunnel.cloud.dataplane import DataPlaneRequest
+from windtunnel.cloud.http_server import KeepAliveRequestHandler, LoopbackWSGIServer
 from windtunnel.cloud.messages import AwsResponse
 from windtunnel.cloud.protocols import AwsError, render_error
+from windtunnel.cloud.websocket import (
+    WebSocketSession,
+    handshake_problem,
+    switching_protocols,
+)
 from windtunnel.constants import DEFAULT_HOST
 
 if TYPE_CHECKING:
@@ -60,10 +68,8 @@ class _Response(Response):
     default_mimetype = None
 
 
-class _RequestHandler(WSGIRequestHandler):
-    """Keeps connections alive between requests and leaves request logging to the server."""
-
-    protocol_version = "HTTP/1.1"
+class _RequestHandler(KeepAliveRequestHandler):
+    """Passes the request's header fields as received, and whether they were malformed."""
 
     def make_environ(self) -> Any:
         environ = super().make_environ()
@@ -77,9 +83,6 @@ class _RequestHandler(WSGIRequestHandler):
                                        or bool(self.headers.get_payload())
                                        or not names_valid)
         return environ
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
 
 
 class EndpointServer:
@@ -95,8 +98,8 @@ class EndpointServer:
         self.app = EndpointApp(cloud)
         check_port_free(host, port)
         try:
-            self._server: BaseWSGIServer = make_server(
-                host, port, self.app, threaded=True, request_handler=_RequestHandler)
+            self._server = LoopbackWSGIServer(host, port, self.app, handler=_RequestHandler,
+                                              upgrade_handler=self.app.upgrade)
         except SystemExit:
             # Werkzeug exits the process when the port is taken between the check above
             # and its own bind; report it as the bind error it is.
@@ -109,8 +112,6 @@ class EndpointServer:
             self._server.socket = ssl_context.wrap_socket(
                 self._server.socket, server_side=True, do_handshake_on_connect=False)
             self._server.ssl_context = ssl_context
-        # Handler threads must not keep the process alive after the server stops.
-        self._server.daemon_threads = True  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
 
     @property
@@ -145,6 +146,7 @@ class EndpointServer:
             self._server.serve_forever()
         finally:
             self._server.server_close()
+            self._server.close_connections()
 
     def stop(self) -> None:
         """Stop serving in the background thread that :meth:`start` started, and close."""
@@ -154,6 +156,7 @@ class EndpointServer:
             self._thread.join(timeout=5)
             self._thread = None
         self._server.server_close()
+        self._server.close_connections()
         logger.debug("stopped serving on %s", self.url)
 
     def __enter__(self) -> EndpointServer:
@@ -176,6 +179,54 @@ class EndpointApp:
     def __call__(self, environ: dict[str, Any],
                  start_response: Callable[..., Any]) -> Iterable[bytes]:
         return self._wsgi(environ, start_response)
+
+    def upgrade(self, environ: dict[str, Any], reader: io.BufferedIOBase,
+                writer: io.BufferedIOBase) -> None:
+        """Serve a request to switch to WebSocket, until the WebSocket connection ends.
+
+        A data plane that registered a WebSocket handler decides whether to accept; any
+        other upgrade request is refused with an HTTP response.
+        """
+        request = Request(environ)
+        plane_path = data_plane_path(request.host, request.path)
+        plane = (plane_path or "").lstrip("/").partition("/")[0]
+        handler = self.cloud.websocket_planes.get(plane)
+        if plane_path is None or handler is None:
+            logger.info("WebSocket upgrade to %s rejected: no WebSocket endpoint there",
+                        request.path)
+            _write_response(writer, render_error("execute-api", AwsError(
+                "NotFound", f"No WebSocket endpoint is served at {request.path}.",
+                status=404)))
+            return
+        _plane, plane_request = _plane_request(request, b"", plane_path)
+        problem = handshake_problem(plane_request)
+        if problem is not None:
+            logger.info("WebSocket upgrade to %s rejected: %s", request.path, problem)
+            _write_response(writer, AwsResponse(400, {"Content-Type": "text/plain"},
+                                                problem.encode()))
+            return
+        try:
+            answer = handler(plane_request)
+        except Exception:
+            logger.exception("internal error in the %s WebSocket plane", plane)
+            answer = render_error("execute-api", AwsError(
+                "InternalFailure", "windtunnel failed to process the request; run with "
+                "--debug to see the traceback.", status=500, sender_fault=False))
+        if isinstance(answer, AwsResponse):
+            _write_response(writer, answer)
+            return
+        writer.write(switching_protocols(plane_request, answer.subprotocol))
+        writer.flush()
+        logger.info("WebSocket %s opened", request.path)
+        session = WebSocketSession(reader, writer, plane_request.source_ip)
+        try:
+            answer.serve(session)
+        except Exception:
+            logger.exception("internal error in the %s WebSocket plane", plane)
+            session.close(1011, "internal error")
+        finally:
+            session.close()
+            logger.info("WebSocket %s closed", request.path)
 
     def _wsgi(self, environ: dict[str, Any],
               start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -275,7 +326,7 @@ def data_plane_path(host: str, path: str) -> str | None:
         return f"/execute-api/{found['api']}{path}"
     found = _APPSYNC_API_HOST.fullmatch(host or "")
     if found is not None:
-        # Subscriptions have their own plane, which answers that it is not served yet.
+        # The real-time endpoint (subscriptions over WebSocket) is a plane of its own.
         plane = "appsync-realtime-api" if found["realtime"] else "appsync-api"
         return f"/{plane}/{found['api']}{path}"
     from windtunnel.services.cognito.oauth import domain_of_host
@@ -364,6 +415,18 @@ def _payload_too_large(request: Request) -> Response:
                      headers=headers)
 
 
+def _write_response(writer: io.BufferedIOBase, answer: AwsResponse) -> None:
+    """Answer a refused upgrade request with an HTTP response, then close."""
+    lines = [f"HTTP/1.1 {answer.status} {HTTPStatus(answer.status).phrase}"]
+    lines.extend(f"{name}: {value}" for name, value in answer.headers.items()
+                 if name.lower() not in _SERVER_HEADERS and name.lower() != "content-length")
+    lines.append(f"Content-Length: {len(answer.body)}")
+    lines.append("Connection: close")
+    with contextlib.suppress(OSError):
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + answer.body)
+        writer.flush()
+
+
 def _bad_request() -> Response:
     """Return 400 to an API request whose header section is malformed.
 
@@ -391,9 +454,14 @@ def _plane_request(request: Request, body: bytes,
 def _operation(request: Request) -> str:
     """Name the service and operation of a request for the log, where they are explicit."""
     signature = routing.read_signature(request.headers, request.url)
-    operation = routing.operation_of(request.headers, request.get_data(cache=True),
-                                     request.url)
-    service = signature.service if signature else ""
+    body = request.get_data(cache=True)
+    operation = routing.operation_of(request.headers, body, request.url)
+    if signature is not None:
+        service = signature.service
+    else:
+        # Unsigned operations (Cognito's InitiateAuth, STS's AssumeRoleWithWebIdentity).
+        unsigned = routing.read_unsigned_service(request.headers, body, request.url)
+        service = unsigned[0] if unsigned else ""
     return f"{service}.{operation}" if operation else service
 
 

@@ -26,9 +26,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from windtunnel.cloud.http_server import LoopbackWSGIServer
 from windtunnel.constants import DEFAULT_HOST
 
 __all__ = ["API_VERSION", "RESPONSE_LIMIT", "Invocation", "RuntimeApiServer"]
@@ -75,20 +75,6 @@ class Invocation:
     """Set once a response or error arrived, or when the environment gives up on it."""
 
 
-class _RequestHandler(WSGIRequestHandler):
-    """Keeps the runtime's connection alive, sends small writes at once, logs nothing.
-
-    The response header and body are separate writes; with Nagle's algorithm on, the body
-    would wait for the client's delayed acknowledgement of the header.
-    """
-
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
-
-
 class RuntimeApiServer:
     """The Runtime API of one execution environment, served in background threads.
 
@@ -98,10 +84,7 @@ class RuntimeApiServer:
     """
 
     def __init__(self, host: str = DEFAULT_HOST) -> None:
-        self._server: BaseWSGIServer = make_server(
-            host, 0, self._wsgi, threaded=True, request_handler=_RequestHandler)
-        # Handler threads must not keep the process alive after the server stops.
-        self._server.daemon_threads = True  # type: ignore[attr-defined]
+        self._server = LoopbackWSGIServer(host, 0, self._wsgi)
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         name="lambda-runtime-api", daemon=True)
         self._lock = threading.Lock()

@@ -9,7 +9,7 @@ import http.client
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,8 @@ from windtunnel import Stack
 from windtunnel.runtime.runtime_api import RESPONSE_LIMIT, Invocation, RuntimeApiServer
 
 PREFIX = "/2018-06-01/runtime"
+# Opens a keep-alive connection to the server under test.
+Connect = Callable[[], http.client.HTTPConnection]
 
 
 @pytest.fixture
@@ -27,9 +29,20 @@ def server() -> Iterator[RuntimeApiServer]:
     server.stop()
 
 
-def connect(server: RuntimeApiServer) -> http.client.HTTPConnection:
-    host, _, port = server.address.rpartition(":")
-    return http.client.HTTPConnection(host, int(port), timeout=5)
+@pytest.fixture
+def connect(server: RuntimeApiServer) -> Iterator[Connect]:
+    """Open keep-alive connections to the server, closed after the test."""
+    opened: list[http.client.HTTPConnection] = []
+
+    def open_connection() -> http.client.HTTPConnection:
+        host, _, port = server.address.rpartition(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=5)
+        opened.append(connection)
+        return connection
+
+    yield open_connection
+    for connection in opened:
+        connection.close()
 
 
 def call(connection: http.client.HTTPConnection, method: str, path: str,
@@ -47,10 +60,10 @@ def invocation(request_id: str = "request-1") -> Invocation:
                       client_context='{"custom": {"k": "v"}}')
 
 
-def test_next_returns_event_and_headers(server: RuntimeApiServer) -> None:
+def test_next_returns_event_and_headers(server: RuntimeApiServer, connect: Connect) -> None:
     """/next returns 200 with the event as body and the invocation's headers."""
     server.submit(invocation())
-    connection = connect(server)
+    connection = connect()
 
     status, headers, body = call(connection, "GET", "/invocation/next")
 
@@ -65,11 +78,11 @@ def test_next_returns_event_and_headers(server: RuntimeApiServer) -> None:
     assert server.ready.is_set()
 
 
-def test_response_accepted_for_current_request(server: RuntimeApiServer) -> None:
+def test_response_accepted_for_current_request(server: RuntimeApiServer, connect: Connect) -> None:
     """/response for the invocation in progress returns 202 and completes it."""
     pending = invocation()
     server.submit(pending)
-    connection = connect(server)
+    connection = connect()
     call(connection, "GET", "/invocation/next")
 
     status, _, body = call(connection, "POST", "/invocation/request-1/response", b'"ok"')
@@ -80,11 +93,11 @@ def test_response_accepted_for_current_request(server: RuntimeApiServer) -> None
     assert pending.response == b'"ok"'
 
 
-def test_wrong_request_id_is_forbidden(server: RuntimeApiServer) -> None:
+def test_wrong_request_id_is_forbidden(server: RuntimeApiServer, connect: Connect) -> None:
     """A result for another request ID returns 403 and leaves the invocation open."""
     pending = invocation()
     server.submit(pending)
-    connection = connect(server)
+    connection = connect()
     call(connection, "GET", "/invocation/next")
 
     status, _, body = call(connection, "POST", "/invocation/other/response", b"{}")
@@ -94,10 +107,10 @@ def test_wrong_request_id_is_forbidden(server: RuntimeApiServer) -> None:
     assert not pending.done.is_set()
 
 
-def test_second_response_is_forbidden(server: RuntimeApiServer) -> None:
+def test_second_response_is_forbidden(server: RuntimeApiServer, connect: Connect) -> None:
     """Once answered, the same request ID cannot be answered again (403)."""
     server.submit(invocation())
-    connection = connect(server)
+    connection = connect()
     call(connection, "GET", "/invocation/next")
     call(connection, "POST", "/invocation/request-1/response", b"{}")
 
@@ -106,12 +119,12 @@ def test_second_response_is_forbidden(server: RuntimeApiServer) -> None:
     assert status == 403
 
 
-def test_response_too_large(server: RuntimeApiServer) -> None:
+def test_response_too_large(server: RuntimeApiServer, connect: Connect) -> None:
     """A response over 6 MB returns 413; the invocation fails with
     Function.ResponseSizeTooLarge."""
     pending = invocation()
     server.submit(pending)
-    connection = connect(server)
+    connection = connect()
     call(connection, "GET", "/invocation/next")
 
     status, _, _ = call(connection, "POST", "/invocation/request-1/response",
@@ -122,11 +135,11 @@ def test_response_too_large(server: RuntimeApiServer) -> None:
     assert json.loads(pending.error)["errorType"] == "Function.ResponseSizeTooLarge"
 
 
-def test_error_keeps_document_and_type(server: RuntimeApiServer) -> None:
+def test_error_keeps_document_and_type(server: RuntimeApiServer, connect: Connect) -> None:
     """/error returns 202 and keeps the body and Lambda-Runtime-Function-Error-Type."""
     pending = invocation()
     server.submit(pending)
-    connection = connect(server)
+    connection = connect()
     call(connection, "GET", "/invocation/next")
     document = b'{"errorMessage": "bad", "errorType": "ValueError", "stackTrace": []}'
 
@@ -138,10 +151,10 @@ def test_error_keeps_document_and_type(server: RuntimeApiServer) -> None:
     assert pending.error_type == "ValueError"
 
 
-def test_error_that_is_not_json_is_bad_request(server: RuntimeApiServer) -> None:
+def test_error_that_is_not_json_is_bad_request(server: RuntimeApiServer, connect: Connect) -> None:
     """An error body that is not JSON returns 400."""
     server.submit(invocation())
-    connection = connect(server)
+    connection = connect()
     call(connection, "GET", "/invocation/next")
 
     status, _, _ = call(connection, "POST", "/invocation/request-1/error", b"not json")
@@ -149,9 +162,10 @@ def test_error_that_is_not_json_is_bad_request(server: RuntimeApiServer) -> None
     assert status == 400
 
 
-def test_init_error_before_and_after_initialization(server: RuntimeApiServer) -> None:
+def test_init_error_before_and_after_initialization(server: RuntimeApiServer,
+                                                    connect: Connect) -> None:
     """/init/error returns 202 during initialization and 403 once it is over."""
-    connection = connect(server)
+    connection = connect()
     document = b'{"errorMessage": "m", "errorType": "Runtime.ImportModuleError"}'
 
     first, _, _ = call(connection, "POST", "/init/error", document)
@@ -162,12 +176,12 @@ def test_init_error_before_and_after_initialization(server: RuntimeApiServer) ->
     assert second == 403
 
 
-def test_next_after_stop_is_container_error(server: RuntimeApiServer) -> None:
+def test_next_after_stop_is_container_error(server: RuntimeApiServer, connect: Connect) -> None:
     """A runtime waiting on /next when the environment stops gets 500, so it exits."""
     answers: list[tuple[int, bytes]] = []
 
     def wait_for_next() -> None:
-        status, _, body = call(connect(server), "GET", "/invocation/next")
+        status, _, body = call(connect(), "GET", "/invocation/next")
         answers.append((status, body))
 
     waiting = threading.Thread(target=wait_for_next)
@@ -181,9 +195,9 @@ def test_next_after_stop_is_container_error(server: RuntimeApiServer) -> None:
     assert json.loads(answers[0][1])["errorType"] == "ContainerError"
 
 
-def test_unknown_path_and_method(server: RuntimeApiServer) -> None:
+def test_unknown_path_and_method(server: RuntimeApiServer, connect: Connect) -> None:
     """Unknown paths return 404 and wrong methods 405."""
-    connection = connect(server)
+    connection = connect()
 
     assert call(connection, "GET", "/invocation/abc/unknown")[0] == 404
     assert call(connection, "POST", "/invocation/next", b"")[0] == 405
