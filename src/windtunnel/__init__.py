@@ -31,6 +31,7 @@ from windtunnel.stack.aws_errors import (
     StackNotFoundError,
 )
 from windtunnel.stack.events import EventAssertionError
+from windtunnel.stack.graphql import GraphqlSubscription, GraphqlSubscriptionError
 from windtunnel.stack.local import EmulatedStack, InvocationError, Stack
 from windtunnel.stack.stepfunctions import ExecutionResult
 
@@ -51,6 +52,8 @@ __all__ = [
     "EventAssertionError",
     "ExecutionResult",
     "FunctionError",
+    "GraphqlSubscription",
+    "GraphqlSubscriptionError",
     "IamMode",
     "IamReport",
     "InvocationError",

@@ -90,14 +90,15 @@ def test_the_aws_hostname_reaches_the_api(stack: EmulatedStack) -> None:
     assert response.json() == {"data": {"hello": "Hello, Bo"}}
 
 
-def test_the_real_time_hostname_names_what_is_missing(stack: EmulatedStack) -> None:
-    """A subscription connection to {id}.appsync-realtime-api.{region}.amazonaws.com gets an
-    error that names the real-time plane instead of reaching the GraphQL API."""
+def test_the_real_time_hostname_wants_a_websocket(stack: EmulatedStack) -> None:
+    """A plain HTTP request to {id}.appsync-realtime-api.{region}.amazonaws.com is refused
+    with an error that asks for a WebSocket connection, instead of reaching the GraphQL
+    API."""
     api_id = stack.outputs["Url"].rstrip("/").split("/")[-2]
 
     response = httpx.get(f"{stack.serve()}/graphql",
                          headers={"Host": f"{api_id}.appsync-realtime-api.us-east-1"
                                           f".amazonaws.com"})
 
-    assert response.status_code == 501
-    assert "appsync-realtime-api" in response.text
+    assert response.status_code == 400
+    assert "WebSocket" in response.json()["errors"][0]["message"]

@@ -7,7 +7,9 @@ in AWS's DNS. Locally they become paths under the endpoint, so plain ``requests`
 - ``https://{id}.execute-api.{region}.amazonaws.com/{rest}`` becomes
   ``{endpoint}/_aws/execute-api/{id}/{rest}``;
 - ``https://{id}.appsync-api.{region}.amazonaws.com/graphql`` becomes
-  ``{endpoint}/_aws/appsync-api/{id}/graphql``;
+  ``{endpoint}/_aws/appsync-api/{id}/graphql``, and the real-time
+  ``wss://{id}.appsync-realtime-api.{region}.amazonaws.com/graphql`` becomes
+  ``ws://{endpoint host}/_aws/appsync-realtime-api/{id}/graphql`` (``wss`` for HTTPS);
 - ``https://{id}.lambda-url.{region}.on.aws/{rest}`` becomes
   ``{endpoint}/_aws/lambda-url/{id}/{rest}``;
 - ``https://sqs.{region}.amazonaws.com/{account}/{queue}`` becomes
@@ -27,6 +29,8 @@ _REWRITES = (
      "{endpoint}/_aws/execute-api/{id}"),
     (re.compile(r"https?://([a-z0-9]+)\.appsync-api\.[a-z0-9-]+\.amazonaws\.com(\.cn)?"),
      "{endpoint}/_aws/appsync-api/{id}"),
+    (re.compile(r"wss?://([a-z0-9]+)\.appsync-realtime-api\.[a-z0-9-]+\.amazonaws\.com(\.cn)?"),
+     "{websocket_endpoint}/_aws/appsync-realtime-api/{id}"),
     (re.compile(r"https?://([a-z0-9]+)\.lambda-url\.[a-z0-9-]+\.on\.aws"),
      "{endpoint}/_aws/lambda-url/{id}"),
     (re.compile(r"https?://sqs\.[a-z0-9-]+\.amazonaws\.com(?=/\d{12}/)()"),
@@ -36,7 +40,10 @@ _REWRITES = (
 
 def _substitution(replacement: str, endpoint: str) -> Callable[[re.Match[str]], str]:
     def substitute(match: re.Match[str]) -> str:
-        return replacement.format(endpoint=endpoint, id=match.group(1))
+        websocket_endpoint = "ws" + endpoint[len("http"):] if endpoint.startswith(
+            "http") else endpoint
+        return replacement.format(endpoint=endpoint, websocket_endpoint=websocket_endpoint,
+                                  id=match.group(1))
 
     return substitute
 

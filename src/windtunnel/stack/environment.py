@@ -32,6 +32,7 @@ from windtunnel.runtime.functions import Isolation, LambdaRuntime
 from windtunnel.services.apigateway.dataplane import ExecuteApiPlane
 from windtunnel.services.appsync.dataplane import GraphqlPlane
 from windtunnel.services.appsync.provider import AppSyncProvider
+from windtunnel.services.appsync.realtime import RealtimePlane
 from windtunnel.services.awslambda.provider import LambdaProvider
 from windtunnel.services.cloudformation.models import StackRegistry
 from windtunnel.services.cloudformation.provider import CloudFormationProvider
@@ -144,11 +145,15 @@ class Environment:
         self.cloud.register(StepFunctionsProvider(self.stepfunctions))
         # Rules call Step Functions and Kinesis targets as the target's role.
         set_rule_role_client(self.cloud.role_client)
-        self.cloud.register(AppSyncProvider(now=self.clock.now))
+        self.cloud.register(AppSyncProvider(now=self.clock.now,
+                                            moto=self.cloud.dispatch_to_moto))
         self.cloud.register_data_plane(ExecuteApiPlane.plane,
                                        ExecuteApiPlane(self.cloud, self.functions))
-        self.cloud.register_data_plane(GraphqlPlane.plane,
-                                       GraphqlPlane(self.cloud, now=self.clock.now))
+        graphql = GraphqlPlane(self.cloud, now=self.clock.now)
+        self.cloud.register_data_plane(GraphqlPlane.plane, graphql)
+        realtime = RealtimePlane(graphql)
+        self.cloud.register_websocket_plane(RealtimePlane.plane, realtime)
+        self.cloud.register_data_plane(RealtimePlane.plane, realtime.answer_http)
         self.cloud.register_data_plane(TokenEndpoint.plane, TokenEndpoint(
             lambda: self.clock.now().timestamp(), self.cloud.account_id, self.cloud.region))
         self.deployer = Deployer(self.cloud, self.registry, load_nested=self._load_nested,

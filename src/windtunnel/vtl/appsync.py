@@ -103,6 +103,9 @@ class AppSyncRendering:
     """``$context.stash`` after rendering."""
     response_headers: dict[str, object] = field(default_factory=dict)
     """Headers added with ``$util.http.addResponseHeader(s)``."""
+    extensions: list[tuple[str, list[object]]] = field(default_factory=list)
+    """Calls of ``$extensions`` methods (``setSubscriptionFilter``, ...) with their
+    arguments, in order."""
 
 
 def render_resolver_template(
@@ -139,7 +142,8 @@ def render_resolver_template(
         raise StopRendering()
 
     variables: dict[str, object] = {"context": context_value, "ctx": context_value,
-                                    "util": util, "utils": util}
+                                    "util": util, "utils": util,
+                                    "extensions": ExtensionsVariable(rendering)}
     options = Options(null_renders_empty=False, directives={"return": return_directive})
     block = _parsed(template)
     output = Renderer(variables, options).render(block)
@@ -249,6 +253,29 @@ def _is_blank(value: object) -> bool:
 
 def _is_empty(value: object) -> bool:
     return value is None or (isinstance(value, (str, list, dict)) and len(value) == 0)
+
+
+class ExtensionsVariable(JavaObject):
+    """``$extensions``: subscription filters and cache eviction, recorded for the caller.
+
+    Source: https://docs.aws.amazon.com/appsync/latest/devguide/extensions.html
+    """
+
+    _METHODS = frozenset({"setSubscriptionFilter", "setSubscriptionInvalidationFilter",
+                          "invalidateSubscriptions", "evictFromApiCache"})
+
+    def __init__(self, rendering: AppSyncRendering) -> None:
+        self.rendering = rendering
+
+    def get_property(self, name: str) -> object:
+        raise MissingMember(name)
+
+    def call(self, name: str, arguments: list[object]) -> object:
+        if name not in self._METHODS:
+            raise MissingMember(name)
+        self.rendering.extensions.append((name, list(arguments)))
+        # The methods are void; Velocity renders a void call as empty text.
+        return ""
 
 
 class UtilVariable(JavaObject):
@@ -396,4 +423,5 @@ def _graphql_error(arguments: list[object]) -> GraphqlError:
 @functools.lru_cache(maxsize=512)
 def _parsed(template: str) -> Block:
     """The template's syntax tree, parsed once: rendering does not change it."""
-    return parse(template, line_directives={"return"})
+    # AppSync's templates write null as a literal, as in $util.toJson(null).
+    return parse(template, line_directives={"return"}, null_literal=True)

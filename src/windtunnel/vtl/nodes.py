@@ -91,7 +91,8 @@ class Reference:
 
 @dataclass(frozen=True, slots=True)
 class Literal:
-    """A constant: string in single quotes, integer, floating-point number or boolean."""
+    """A constant: string in single quotes, integer, floating-point number, boolean, or
+    null (AppSync's dialect)."""
 
     value: object
 

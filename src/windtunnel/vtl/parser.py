@@ -84,16 +84,20 @@ _KNOWN_DIRECTIVES = frozenset({
 _UNSUPPORTED = frozenset({"include", "parse", "evaluate", "literal"})
 
 
-def parse(source: str, *, line_directives: Iterable[str] = ()) -> Block:
-    """Parse a template; ``line_directives`` names dialect directives such as ``return``."""
-    return _Parser(source, frozenset(line_directives)).parse_template()
+def parse(source: str, *, line_directives: Iterable[str] = (),
+          null_literal: bool = False) -> Block:
+    """Parse a template; ``line_directives`` names dialect directives such as ``return``,
+    and ``null_literal`` lets ``null`` stand for the null value (AppSync's dialect)."""
+    return _Parser(source, frozenset(line_directives), null_literal).parse_template()
 
 
 class _Parser:
-    def __init__(self, source: str, line_directives: frozenset[str]) -> None:
+    def __init__(self, source: str, line_directives: frozenset[str],
+                 null_literal: bool = False) -> None:
         self.source = source
         self.position = 0
         self.line_directives = line_directives
+        self.null_literal = null_literal
         self.macro_names: set[str] = set()
         self.line_starts = [0] + [match.end() for match in re.finditer(r"\r\n|\n|\r", source)]
         # True where the Velocity lexer would start a new token, which decides whether
@@ -558,7 +562,10 @@ class _Parser:
             return self.parse_list()
         if char == "{":
             return self.parse_map()
-        for keyword, value in (("true", True), ("false", False)):
+        keywords: tuple[tuple[str, object], ...] = (("true", True), ("false", False))
+        if self.null_literal:
+            keywords += (("null", None),)
+        for keyword, value in keywords:
             if re.compile(keyword + r"\b").match(source, start):
                 self.position += len(keyword)
                 return Literal(value)

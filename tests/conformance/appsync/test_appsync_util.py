@@ -189,3 +189,19 @@ def test_invalid_parse_json_fails() -> None:
     result = evaluate_template('$util.parseJson("{nope")', {})
     assert result.error_message is not None
     assert "JsonParseException" in result.error_message, UTIL
+
+
+# The resolvers that AWS Amplify's GraphQL transformer generates for AppSync write null as
+# a literal: "#return($util.toJson(null))" (aws-amplify/amplify-category-api,
+# packages/amplify-graphql-relational-transformer/src/resolvers.ts).
+AMPLIFY_RESOLVERS = "https://github.com/aws-amplify/amplify-category-api"
+
+
+@pytest.mark.parametrize(("template", "expected"), [
+    ("$util.toJson(null)", "null"),
+    ("#if($util.isNull(null))empty#end", "empty"),
+    ('$util.defaultIfNull(null, "d")', "d"),
+])
+def test_null_literal(template: str, expected: str) -> None:
+    """AMPLIFY_RESOLVERS: ``null`` is the null value in AppSync templates."""
+    assert render(template) == expected

@@ -134,3 +134,21 @@ def test_add_item_after_returns_line(stack: EmulatedStack, resolvers: Path) -> N
     result = stack.appsync.evaluate(resolvers / "addItem.after.vtl", {"prev": {"result": line}})
 
     assert result.json() == line
+
+
+def test_subscriber_follows_own_cart(stack: EmulatedStack, resolvers: Path) -> None:
+    """The onItemAdded response refuses a user pool user who follows another cart, and
+    lets API key clients (no identity) follow any cart."""
+    template = resolvers / "onItemAdded.response.vtl"
+    info = {"fieldName": "onItemAdded", "parentTypeName": "Subscription"}
+
+    other = stack.appsync.evaluate(template, {"arguments": {"userId": "bob"},
+                                              "identity": {"username": "ann"}, "info": info,
+                                              "result": {}})
+    back_office = stack.appsync.evaluate(template, {"arguments": {"userId": "bob"},
+                                                    "identity": None, "info": info,
+                                                    "result": {}})
+
+    assert other.error_message == "Not Authorized to access onItemAdded on type Subscription"
+    assert back_office.succeeded, back_office.error_message
+    assert back_office.json() is None

@@ -33,7 +33,8 @@ from windtunnel.deploy.resources.properties import (
     tags_to_dict,
 )
 
-__all__ = ["SERVICE_STATE_KEY", "GraphqlApiConfiguration", "graphql_api_configuration"]
+__all__ = ["SERVICE_STATE_KEY", "GraphqlApiConfiguration", "dns_label",
+           "graphql_api_configuration"]
 
 SERVICE_STATE_KEY = "appsync"
 """The key of the GraphQL API configurations, by API ID, in the cloud's service state."""
@@ -93,6 +94,15 @@ _GRAPHQL_API_PROPERTIES = (
 )
 
 
+def dns_label(api_id: str) -> str:
+    """Return the DNS label of an API's GraphQL and real-time hostnames.
+
+    NOTE: AWS gives each API a random 26-character DNS label; windtunnel derives it from
+    the API ID, so that the same API always has the same URLs.
+    """
+    return api_id.replace("-", "").lower()[:26]
+
+
 @provisions("AWS::AppSync::GraphQLApi")
 def create_graphql_api(context: ResourceContext, properties: dict[str, Any]) -> Provisioned:
     """Create a GraphQL API with its authorization modes, logging and tracing settings."""
@@ -128,9 +138,7 @@ def create_graphql_api(context: ResourceContext, properties: dict[str, Any]) -> 
         configuration.api["environmentVariables"] = {
             str(key): str(value) for key, value in properties["EnvironmentVariables"].items()}
 
-    # NOTE: AWS gives each API a random 26-character DNS label, but windtunnel derives it from
-    # the API ID because moto's own "uris" values are placeholders.
-    label = api_id.replace("-", "").lower()[:26]
+    label = dns_label(api_id)
     graphql_dns = f"{label}.appsync-api.{context.region}.amazonaws.com"
     realtime_dns = f"{label}.appsync-realtime-api.{context.region}.amazonaws.com"
     return Provisioned(physical_id=api["arn"], attributes={

@@ -172,8 +172,10 @@ def _check_iam(cloud: Cloud, request: DataPlaneRequest) -> Caller | Rejection:
         for name, value in request.headers:
             headers.setdefault(name, value)
         host = request.header("host") or ""
-        # The client signed either the local path or /graphql on the API's own hostname.
-        paths = (f"/_aws/appsync-api{request.path}", "/graphql")
+        # The client signed either the local path or /graphql on the API's own hostname;
+        # a real-time connection signs /graphql/connect.
+        suffix = request.path.partition("/graphql")[2]
+        paths = (f"/_aws/appsync-api{request.path}", f"/graphql{suffix}")
         if not any(signature_matches(request.method, f"http://{host}{path}", headers,
                                      request.body, match, secret) for path in paths):
             logger.info("AppSync: invalid SigV4 signature from access key %s", access_key)

@@ -10,8 +10,11 @@ and https://docs.aws.amazon.com/appsync/latest/devguide/resolver-util-reference.
 (the error entries of ``$util.error`` and ``$util.appendError``), and
 https://spec.graphql.org/October2021/#sec-Errors (``path``, ``locations``, null fields).
 
+Subscription operations are served by the real-time endpoint (``realtime.py``); a
+subscription sent here gets an error. A successful mutation is published to the
+subscriptions that ``@aws_subscribe`` ties to it.
+
 Limitations:
-- Subscriptions (over WebSocket) are not served; a subscription operation gets an error.
 - Messages of syntax and validation errors are graphql-core's, not graphql-java's
   ("Validation error of type FieldUndefined: ..."), and carry no ``errorType``.
 - Only POST is served; AppSync's handling of GET requests is not emulated.
@@ -26,14 +29,13 @@ import logging
 import random
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
     GraphQLError,
     GraphQLResolveInfo,
     GraphQLSchema,
-    OperationDefinitionNode,
     OperationType,
     execute_sync,
     parse,
@@ -42,11 +44,12 @@ from graphql import (
 
 from windtunnel.cloud.dataplane import DataPlaneRequest
 from windtunnel.cloud.messages import AwsResponse
-from windtunnel.deploy.resources.appsync import graphql_api_configuration
+from windtunnel.deploy.resources.appsync import dns_label, graphql_api_configuration
 from windtunnel.services.appsync.auth import Caller, Rejection, authenticate, field_denial
 from windtunnel.services.appsync.datasources import DataSourceInvoker
 from windtunnel.services.appsync.resolvers import ResolverError, ResolverScope, resolve_field
 from windtunnel.services.appsync.schema import build_appsync_schema
+from windtunnel.services.appsync.subscriptions import SubscriptionHub, top_level_fields
 from windtunnel.vtl.appsync import GraphqlError
 from windtunnel.vtl.appsync_json import to_plain
 
@@ -81,11 +84,13 @@ class GraphqlPlane:
         self._schemas: dict[tuple[str, str], GraphQLSchema] = {}
         self._documents: dict[tuple[int, str], tuple[Any, list[GraphQLError]]] = {}
         self._lock = threading.Lock()
+        self.hub = SubscriptionHub()
+        """The subscriptions started on the real-time endpoints of the cloud's APIs."""
 
     def __call__(self, request: DataPlaneRequest) -> AwsResponse:
         """Handle one request to an API's GraphQL URL and return the response."""
         label, _, rest = request.path.lstrip("/").partition("/")
-        api = self._find_api(label)
+        api = self.find_api(label)
         if api is None or rest.rstrip("/") != "graphql":
             return _error_response(404, "NotFoundException",
                                    f"No GraphQL API with ID {label!r} is deployed here.")
@@ -102,12 +107,13 @@ class GraphqlPlane:
         caller = authenticate(self.cloud, api_id, configuration.api, request, body, self.now())
         if isinstance(caller, Rejection):
             return _error_response(caller.status, caller.error_type, caller.message)
-        schema = self._schema(api)
+        schema = self.schema_of(api)
         if isinstance(schema, AwsResponse):
             return schema
         return self._execute(api_id, schema, caller, request, body)
 
-    def _find_api(self, label: str) -> Any:
+    def find_api(self, label: str) -> Any:
+        """Return the API whose ID or GraphQL DNS label is ``label``, or None."""
         from moto.appsync.models import appsync_backends
 
         apis = appsync_backends[self.cloud.account_id][self.cloud.region].graphql_apis
@@ -115,11 +121,12 @@ class GraphqlPlane:
             return apis[label]
         for api_id, api in apis.items():
             # The GraphQL URL's DNS label derives from the API ID (see the deploy handler).
-            if api_id.replace("-", "").lower()[:26] == label.lower():
+            if dns_label(api_id) == label.lower():
                 return api
         return None
 
-    def _schema(self, api: Any) -> GraphQLSchema | AwsResponse:
+    def schema_of(self, api: Any) -> GraphQLSchema | AwsResponse:
+        """Return the API's executable schema, or the error response when it has none."""
         stored = getattr(api, "graphql_schema", None)
         definition = getattr(stored, "definition", None)
         if not definition:
@@ -138,6 +145,47 @@ class GraphqlPlane:
                 self._schemas[key] = schema
         return schema
 
+    def checked_document(self, schema: GraphQLSchema, query: str
+                         ) -> tuple[Any, list[GraphQLError]] | GraphQLError:
+        """Return the parsed query and its validation problems, or its syntax error.
+
+        Clients send the same few queries again and again: each is parsed and validated
+        once per schema.
+        """
+        checked = self._documents.get((id(schema), query))
+        if checked is None:
+            try:
+                document = parse(query)
+            except GraphQLError as error:
+                return error
+            checked = (document, validate(schema, document))
+            with self._lock:
+                if len(self._documents) >= _DOCUMENTS_KEPT:
+                    self._documents.clear()
+                self._documents[(id(schema), query)] = checked
+        return checked
+
+    def scope(self, configuration: Any, caller: Caller, headers: Mapping[str, str],
+              variables: dict[str, Any],
+              authorize: Callable[[GraphQLResolveInfo[Any]], None]) -> ResolverScope:
+        """Return the state that one request's resolvers share."""
+        return ResolverScope(
+            configuration=configuration,
+            invoker=self.invoker,
+            identity=caller.identity,
+            headers={name.lower(): value for name, value in headers.items()},
+            domain_name=None,
+            variables=variables,
+            now=self.now,
+            randomness=self.random,
+            authorize=authorize,
+        )
+
+    @staticmethod
+    def error_entry(error: GraphQLError) -> dict[str, Any]:
+        """Render a GraphQL error as AppSync lists it."""
+        return _entry(error)
+
     def _execute(self, api_id: str, schema: GraphQLSchema, caller: Caller,
                  request: DataPlaneRequest, body: dict[str, Any]) -> AwsResponse:
         query = body.get("query")
@@ -145,28 +193,23 @@ class GraphqlPlane:
             return _graphql_response({"data": None, "errors": [
                 {"message": "The query is missing.", "errorType": "MalformedHttpRequestException"}
             ]})
-        checked = self._documents.get((id(schema), query))
-        if checked is None:
-            try:
-                document = parse(query)
-            except GraphQLError as error:
-                return _graphql_response({"data": None, "errors": [_entry(error)]})
-            # Clients send the same few queries again and again: each is parsed and
-            # validated once per schema.
-            checked = (document, validate(schema, document))
-            with self._lock:
-                if len(self._documents) >= _DOCUMENTS_KEPT:
-                    self._documents.clear()
-                self._documents[(id(schema), query)] = checked
+        checked = self.checked_document(schema, query)
+        if isinstance(checked, GraphQLError):
+            return _graphql_response({"data": None, "errors": [_entry(checked)]})
         document, problems = checked
         if problems:
             return _graphql_response({"data": None,
                                       "errors": [_entry(problem) for problem in problems]})
         operation_name = body.get("operationName")
-        if _is_subscription(document, operation_name):
+        operation_name = operation_name if isinstance(operation_name, str) else None
+        operation, fields = top_level_fields(document, operation_name)
+        if operation == OperationType.SUBSCRIPTION:
+            # NOTE: the message is windtunnel's; AWS does not document the answer to a
+            # subscription sent to the GraphQL endpoint.
             return _graphql_response({"data": None, "errors": [{
-                "message": "Subscriptions are served over WebSocket, which the emulation "
-                           "does not support yet.", "errorType": "UnsupportedOperation"}]})
+                "message": "Subscriptions are served by the API's real-time endpoint over "
+                           "WebSocket, not by the GraphQL endpoint.",
+                "errorType": "UnsupportedOperation"}]})
 
         configuration = graphql_api_configuration(self.cloud.service_state, api_id)
         api = configuration.api
@@ -177,27 +220,24 @@ class GraphqlPlane:
                 raise ResolverError(GraphqlError(reason, "Unauthorized"))
 
         variables = body.get("variables") or {}
-        scope = ResolverScope(
-            configuration=configuration,
-            invoker=self.invoker,
-            identity=caller.identity,
-            headers={name.lower(): value for name, value in request.headers},
-            domain_name=None,
-            variables=variables if isinstance(variables, dict) else {},
-            now=self.now,
-            randomness=self.random,
-            authorize=authorize,
-        )
+        headers: dict[str, str] = {}
+        for name, value in request.headers:
+            headers[name.lower()] = value
+        scope = self.scope(configuration, caller, headers,
+                           variables if isinstance(variables, dict) else {}, authorize)
         result = execute_sync(schema, document, context_value=scope,
                               variable_values=scope.variables,
-                              operation_name=operation_name if isinstance(
-                                  operation_name, str) else None,
+                              operation_name=operation_name,
                               field_resolver=resolve_field)
         errors = [_entry(error) for error in result.errors or []]
         errors.extend(_appended_entry(error, info) for error, info in scope.appended)
         payload: dict[str, Any] = {"data": result.data}
         if errors:
             payload["errors"] = errors
+        if operation == OperationType.MUTATION and result.data:
+            for field_node in fields:
+                key = field_node.alias.value if field_node.alias else field_node.name.value
+                self.hub.publish(api_id, schema, field_node.name.value, result.data.get(key))
         return _graphql_response(payload)
 
 
@@ -212,16 +252,6 @@ def _read_body(raw: bytes) -> dict[str, Any] | AwsResponse:
         return _error_response(400, "MalformedHttpRequestException",
                                "Invalid JSON payload in POST request.")
     return body
-
-
-def _is_subscription(document: Any, operation_name: object) -> bool:
-    for definition in document.definitions:
-        if not isinstance(definition, OperationDefinitionNode):
-            continue
-        name = definition.name.value if definition.name else None
-        if operation_name is None or name == operation_name:
-            return definition.operation == OperationType.SUBSCRIPTION
-    return False
 
 
 def _locations(error: GraphQLError) -> list[dict[str, Any]] | None:

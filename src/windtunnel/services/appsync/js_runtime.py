@@ -78,6 +78,9 @@ class CodeEvaluation:
     stash: dict[str, object] = field(default_factory=dict)
     out_errors: list[GraphqlError] = field(default_factory=list)
     """Errors added with ``util.appendError``."""
+    extensions: list[tuple[str, list[object]]] = field(default_factory=list)
+    """Calls of ``extensions`` functions (``setSubscriptionFilter``, ...) with their
+    arguments, in order."""
 
     @property
     def succeeded(self) -> bool:
@@ -280,6 +283,7 @@ def _evaluation(outcome: dict[str, object], context: Mapping[str, object]) -> Co
     stash = outcome.get("stash")
     logs = outcome.get("logs")
     out_errors = outcome.get("outErrors")
+    extensions = outcome.get("extensions")
     error: GraphqlError | None = None
     if outcome.get("unauthorized"):
         error = _unauthorized(context)
@@ -293,4 +297,7 @@ def _evaluation(outcome: dict[str, object], context: Mapping[str, object]) -> Co
         stash=stash if isinstance(stash, dict) else {},
         out_errors=[_graphql_error(item) for item in out_errors]
         if isinstance(out_errors, list) else [],
+        extensions=[(str(call.get("name")), list(call.get("args") or []))
+                    for call in extensions if isinstance(call, dict)]
+        if isinstance(extensions, list) else [],
     )

@@ -2,9 +2,11 @@
 
 EvaluateMappingTemplate renders a VTL resolver template with windtunnel's AppSync dialect;
 EvaluateCode runs the request or response function of APPSYNC_JS code. Every other
-AppSync operation is moto's. API reference:
+AppSync operation is moto's; the GraphQL API operations get the API's real ``uris`` and
+``dns`` (GRAPHQL and REALTIME), which moto leaves as placeholders. API reference:
 https://docs.aws.amazon.com/appsync/latest/APIReference/API_EvaluateMappingTemplate.html
 and https://docs.aws.amazon.com/appsync/latest/APIReference/API_EvaluateCode.html
+(``uris`` and ``dns``: https://docs.aws.amazon.com/appsync/latest/APIReference/API_GraphqlApi.html)
 
 Limitations:
     The messages of BadRequestException for an invalid request and of a template or code
@@ -21,6 +23,7 @@ from collections.abc import Callable
 
 from windtunnel.cloud.messages import AwsRequest, AwsResponse
 from windtunnel.cloud.protocols import AwsError
+from windtunnel.deploy.resources.appsync import dns_label
 from windtunnel.services.appsync.evaluate import evaluate_template
 from windtunnel.services.appsync.js_runtime import CodeEvaluation, evaluate_code
 from windtunnel.vtl.appsync_json import to_json
@@ -42,18 +45,24 @@ class AppSyncProvider:
     service = "appsync"
 
     def __init__(self, *, now: Callable[[], datetime.datetime] | None = None,
-                 randomness: random.Random | None = None) -> None:
-        """``now`` is the clock of ``$util.time`` (a stack passes its virtual clock), and
-        ``randomness`` the source of generated IDs, seeded so that runs repeat."""
+                 randomness: random.Random | None = None,
+                 moto: Callable[[AwsRequest], AwsResponse] | None = None) -> None:
+        """``now`` is the clock of ``$util.time`` (a stack passes its virtual clock),
+        ``randomness`` the source of generated IDs, seeded so that runs repeat, and ``moto``
+        dispatches a request to moto (the cloud's ``dispatch_to_moto``)."""
         self.now = now
         self.random = randomness or random.Random(_RANDOM_SEED)
+        self.moto = moto
 
     def handle(self, request: AwsRequest) -> AwsResponse | None:
-        """Serve EvaluateMappingTemplate and EvaluateCode; return None for the others."""
+        """Serve EvaluateMappingTemplate and EvaluateCode, and correct the GraphQL API
+        operations; return None for the others."""
         if request.operation == "EvaluateMappingTemplate":
             return self.evaluate_mapping_template(request)
         if request.operation == "EvaluateCode":
             return self.evaluate_code(request)
+        if request.operation in _GRAPHQL_API_OPERATIONS and self.moto is not None:
+            return _with_endpoints(self.moto(request), request.region)
         return None
 
     def evaluate_mapping_template(self, request: AwsRequest) -> AwsResponse:
@@ -95,6 +104,37 @@ class AppSyncProvider:
                                    randomness=self.random)
         body = json.dumps(_code_response(evaluation)).encode()
         return AwsResponse(200, {"Content-Type": "application/json"}, body)
+
+
+# The operations whose responses describe GraphQL APIs, with their uris and dns maps.
+_GRAPHQL_API_OPERATIONS = frozenset({"CreateGraphqlApi", "GetGraphqlApi", "ListGraphqlApis",
+                                     "UpdateGraphqlApi"})
+
+
+def _with_endpoints(response: AwsResponse, region: str) -> AwsResponse:
+    """Put each API's GraphQL and real-time URLs and hostnames into moto's response."""
+    if response.status >= 300:
+        return response
+    try:
+        document = json.loads(response.body)
+    except ValueError:
+        return response
+    apis = document.get("graphqlApis") if "graphqlApis" in document else [
+        document.get("graphqlApi")]
+    for api in apis:
+        if not isinstance(api, dict) or "apiId" not in api:
+            continue
+        label = dns_label(str(api["apiId"]))
+        graphql = f"{label}.appsync-api.{region}.amazonaws.com"
+        realtime = f"{label}.appsync-realtime-api.{region}.amazonaws.com"
+        api["uris"] = {"GRAPHQL": f"https://{graphql}/graphql",
+                       "REALTIME": f"wss://{realtime}/graphql"}
+        api["dns"] = {"GRAPHQL": graphql, "REALTIME": realtime}
+    body = json.dumps(document).encode()
+    headers = dict(response.headers)
+    if "Content-Length" in headers:
+        headers["Content-Length"] = str(len(body))
+    return AwsResponse(response.status, headers, body, list(response.repeated_headers))
 
 
 def _code_response(evaluation: CodeEvaluation) -> dict[str, object]:

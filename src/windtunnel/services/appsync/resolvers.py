@@ -82,6 +82,8 @@ class ResolverScope:
     """Raises ResolverError when the caller may not read the field."""
     appended: list[tuple[GraphqlError, GraphQLResolveInfo[Any]]] = field(default_factory=list)
     """Errors added with ``$util.appendError``, with the field that added them."""
+    subscription_filters: list[object] = field(default_factory=list)
+    """Filters set with ``setSubscriptionFilter`` by the resolvers, in order."""
 
 
 @dataclass
@@ -192,6 +194,22 @@ def _keep(scope: ResolverScope, rendering: AppSyncRendering, step: _Step,
           info: GraphQLResolveInfo[Any]) -> None:
     step.stash = rendering.stash
     scope.appended.extend((error, info) for error in rendering.errors)
+    _keep_extensions(scope, rendering.extensions, "$extensions")
+
+
+# The extensions that the emulation does not carry out; a resolver that calls one fails.
+_UNSUPPORTED_EXTENSIONS = ("setSubscriptionInvalidationFilter", "invalidateSubscriptions",
+                           "evictFromApiCache")
+
+
+def _keep_extensions(scope: ResolverScope, calls: list[tuple[str, list[object]]],
+                     prefix: str) -> None:
+    for name, arguments in calls:
+        if name in _UNSUPPORTED_EXTENSIONS:
+            raise ResolverError(GraphqlError(
+                f"{prefix}.{name} is not supported by the emulation.", "UnsupportedOperation"))
+        if name == "setSubscriptionFilter":
+            scope.subscription_filters.append(to_plain(arguments[0]) if arguments else None)
 
 
 def _output(rendering: AppSyncRendering) -> object:
@@ -220,6 +238,7 @@ def _run_code(scope: ResolverScope, code: str, function: str, context: dict[str,
                                randomness=scope.randomness)
     step.stash = dict(evaluation.stash)
     scope.appended.extend((error, info) for error in evaluation.out_errors)
+    _keep_extensions(scope, evaluation.extensions, "extensions")
     if evaluation.error is not None:
         error = evaluation.error
         if evaluation.code_errors:
