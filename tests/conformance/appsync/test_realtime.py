@@ -467,3 +467,81 @@ def test_api_lists_its_realtime_uri(stack: EmulatedStack) -> None:
         "REALTIME": f"wss://{label}.appsync-realtime-api.us-east-1.amazonaws.com/graphql"}
     assert api["dns"] == {"GRAPHQL": f"{label}.appsync-api.us-east-1.amazonaws.com",
                           "REALTIME": f"{label}.appsync-realtime-api.us-east-1.amazonaws.com"}
+
+
+@pytest.fixture(scope="module")
+def iam_keys(stack: EmulatedStack) -> tuple[str, str]:
+    """Return the access key of an IAM user that may call appsync:GraphQL; windtunnel
+    verifies the signatures made with keys it issued."""
+    iam = stack.client("iam")
+    iam.create_user(UserName="subscriber")
+    iam.put_user_policy(UserName="subscriber", PolicyName="graphql", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "appsync:GraphQL", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="subscriber")["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def iam_headers(stack: EmulatedStack, keys: tuple[str, str], path: str,
+                body: str) -> dict[str, str]:
+    """Return the headers of a POST to the API's ``path``, signed with SigV4 as CLIENT
+    describes for AWS_IAM (``/graphql/connect`` with ``{}`` for the connection)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    label = stack.outputs["GraphQLUrl"].split("/")[-2]
+    host = f"{label}.appsync-api.us-east-1.amazonaws.com"
+    request = AWSRequest(method="POST", url=f"https://{host}{path}", data=body,
+                         headers={"accept": "application/json, text/javascript",
+                                  "content-encoding": "amz-1.0",
+                                  "content-type": "application/json; charset=UTF-8"})
+    SigV4Auth(Credentials(*keys), "appsync", "us-east-1").add_auth(request)
+    # The signer signs the host from the URL; the client sends it with the other headers.
+    return {**dict(request.headers.items()), "host": host}
+
+
+def test_iam_signed_connection_and_start(stack: EmulatedStack,
+                                         iam_keys: tuple[str, str]) -> None:
+    """CLIENT, AUTHZ: a SigV4-signed connection and start reach an @aws_iam field."""
+    data = json.dumps({"query": "subscription { onIamOnly { id } }", "variables": {}})
+    connect_headers = iam_headers(stack, iam_keys, "/graphql/connect", "{}")
+    with open_socket(stack, connect_headers) as socket:
+        socket.send(json.dumps({"type": "connection_init"}))
+        ack = receive(socket)
+        socket.send(json.dumps({"id": "iam-1", "type": "start", "payload": {
+            "data": data,
+            "extensions": {"authorization": iam_headers(stack, iam_keys, "/graphql", data)}}}))
+        started = receive(socket)
+
+        create(stack, "t-13")
+        delivered = receive(socket)
+
+    assert ack["type"] == "connection_ack"
+    assert started == {"id": "iam-1", "type": "start_ack"}
+    assert delivered["payload"]["data"] == {"onIamOnly": {"id": "t-13"}}
+
+
+def test_iam_signature_of_other_path_is_rejected(stack: EmulatedStack,
+                                                 iam_keys: tuple[str, str]) -> None:
+    """CLIENT: the connection's signature covers /graphql/connect and the {} body."""
+    with open_socket(stack, iam_headers(stack, iam_keys, "/graphql/connect", "[]")) as socket:
+        socket.send(json.dumps({"type": "connection_init"}))
+        error = receive(socket)
+
+    assert error["type"] == "connection_error"
+    assert error["payload"]["errors"][0]["errorType"] == "UnauthorizedException"
+
+
+def test_iam_headers_without_host_are_rejected(stack: EmulatedStack,
+                                               iam_keys: tuple[str, str]) -> None:
+    """CLIENT: the header parameter must carry host; a signature cannot be checked
+    without it."""
+    headers = iam_headers(stack, iam_keys, "/graphql/connect", "{}")
+    del headers["host"]
+    with open_socket(stack, headers) as socket:
+        socket.send(json.dumps({"type": "connection_init"}))
+        error = receive(socket)
+
+    assert error["type"] == "connection_error"
+    assert error["payload"]["errors"][0]["errorType"] == "UnauthorizedException"

@@ -172,6 +172,11 @@ def _check_iam(cloud: Cloud, request: DataPlaneRequest) -> Caller | Rejection:
         for name, value in request.headers:
             headers.setdefault(name, value)
         host = request.header("host") or ""
+        if not host:
+            # The signature covers the Host header; without one it cannot be checked.
+            logger.info("AppSync: SigV4 request from access key %s has no host header",
+                        access_key)
+            return Rejection(NOT_AUTHORIZED)
         # The client signed either the local path or /graphql on the API's own hostname;
         # a real-time connection signs /graphql/connect.
         suffix = request.path.partition("/graphql")[2]
