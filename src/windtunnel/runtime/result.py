@@ -59,6 +59,18 @@ class InvocationResult:
         payload = self.payload
         return payload if isinstance(payload, dict) else {"errorMessage": str(payload)}
 
+    @property
+    def error_summary(self) -> str:
+        """``errorType: errorMessage`` of a failed invocation, for log lines; empty when the
+        function did not fail."""
+        if self.function_error is None:
+            return ""
+        try:
+            error = self.error or {}
+        except ValueError:
+            return self.function_error
+        return f"{error.get('errorType') or self.function_error}: {error.get('errorMessage')}"
+
     def raise_for_error(self) -> InvocationResult:
         """Raise :class:`FunctionError` if the function failed; return self otherwise."""
         if self.function_error is not None:

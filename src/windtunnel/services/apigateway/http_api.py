@@ -528,7 +528,7 @@ def _invoke(functions: LambdaRuntime, function: str, event: dict[str, Any], vers
         return _error(503, "Service Unavailable", request_id)
     if result.function_error:
         logger.info("HTTP API route %s: function %s failed (%s)", route_key, function,
-                    result.function_error)
+                    result.error_summary)
         return _error(500, "Internal Server Error", request_id)
 
     try:

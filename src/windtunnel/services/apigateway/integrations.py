@@ -168,7 +168,7 @@ def run_lambda_integration(call: IntegrationCall) -> AwsResponse:
         error_payload = result.error or {}
         message = error_payload.get("errorMessage")
         logger.info("REST API %s: function %s failed (%s)", call.api_id,
-                    result.function_name, result.function_error)
+                    result.function_name, result.error_summary)
         endpoint = EndpointResponse(200, {}, result.raw_payload,
                                     selection_value="" if message is None else str(message),
                                     lambda_error=True)

@@ -273,7 +273,7 @@ def handle_rest_api(cloud: Cloud, functions: LambdaRuntime, api_id: str,
             "InternalServerErrorException"), scope)
     if result.function_error is not None:
         logger.info("REST API %s: function %s failed (%s); returning 502", api_id,
-                    result.function_name, result.function_error)
+                    result.function_name, result.error_summary)
         return gateway_response(api, _bad_gateway(), scope)
     try:
         payload = result.payload
