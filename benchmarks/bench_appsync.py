@@ -11,6 +11,10 @@ Measurements:
    with ``stack.graphql`` (API key authorization, a data source role that IAM checks).
    The baseline is the median of a bare boto3 GetItem of the same item with
    ``stack.client("dynamodb")``, in the same process and the same run.
+3. ``publish``: the median time of a mutation (a NONE resolver) whose result is published
+   to one matching subscription among ten started with ``stack.graphql.subscribe``. The
+   baseline is the same mutation on a field that no subscription listens to, alternated
+   with it in the same run.
 
 Usage: ``python benchmarks/bench_appsync.py [--evaluations N] [--queries N]``. It prints
 the results as JSON and as a Markdown table.
@@ -82,6 +86,13 @@ Resources:
       Definition: |
         type Item { id: ID! name: String price: Float }
         type Query { item(id: ID!): Item }
+        type Mutation {
+          touch(id: ID!, name: String): Item
+          touchWatched(id: ID!, name: String): Item
+        }
+        type Subscription {
+          onTouch(id: ID): Item @aws_subscribe(mutations: ["touchWatched"])
+        }
   Source:
     Type: AWS::AppSync::DataSource
     Properties:
@@ -101,6 +112,29 @@ Resources:
       RequestMappingTemplate: >-
         {"version": "2018-05-29", "operation": "GetItem",
          "key": {"id": $util.dynamodb.toDynamoDBJson($ctx.args.id)}}
+      ResponseMappingTemplate: $util.toJson($ctx.result)
+  NoneSource:
+    Type: AWS::AppSync::DataSource
+    Properties: {ApiId: !GetAtt Api.ApiId, Name: none, Type: NONE}
+  TouchResolver:
+    Type: AWS::AppSync::Resolver
+    DependsOn: [Schema, NoneSource]
+    Properties:
+      ApiId: !GetAtt Api.ApiId
+      TypeName: Mutation
+      FieldName: touch
+      DataSourceName: none
+      RequestMappingTemplate: '{"version": "2018-05-29", "payload": $util.toJson($ctx.args)}'
+      ResponseMappingTemplate: $util.toJson($ctx.result)
+  TouchWatchedResolver:
+    Type: AWS::AppSync::Resolver
+    DependsOn: [Schema, NoneSource]
+    Properties:
+      ApiId: !GetAtt Api.ApiId
+      TypeName: Mutation
+      FieldName: touchWatched
+      DataSourceName: none
+      RequestMappingTemplate: '{"version": "2018-05-29", "payload": $util.toJson($ctx.args)}'
       ResponseMappingTemplate: $util.toJson($ctx.result)
 Outputs:
   Key: {Value: !GetAtt Key.ApiKey}
@@ -163,6 +197,38 @@ def measure_query(stack: EmulatedStack, count: int) -> dict[str, float]:
             "query_to_get_item_ratio": query / get_item}
 
 
+def measure_publish(stack: EmulatedStack, count: int) -> dict[str, float]:
+    """Return the median ms of a mutation published to subscriptions and of one that is
+    not, alternated."""
+    headers = {"x-api-key": stack.outputs["Key"]}
+    subscriptions = [stack.graphql.subscribe(
+        "subscription S($id: ID) { onTouch(id: $id) { id name } }", {"id": f"item-{number}"},
+        headers=headers) for number in range(10)]
+    watched = "mutation M($id: ID!) { touchWatched(id: $id, name: \"Pen\") { id name } }"
+    plain = "mutation M($id: ID!) { touch(id: $id, name: \"Pen\") { id name } }"
+    published: list[float] = []
+    unpublished: list[float] = []
+    for _ in range(count):
+        start = time.perf_counter()
+        stack.graphql(watched, {"id": "item-0"}, headers=headers)
+        published.append(time.perf_counter() - start)
+
+        start = time.perf_counter()
+        stack.graphql(plain, {"id": "item-0"}, headers=headers)
+        unpublished.append(time.perf_counter() - start)
+    delivered = len(subscriptions[0].pending())
+    others = sum(len(subscription.pending()) for subscription in subscriptions[1:])
+    for subscription in subscriptions:
+        subscription.close()
+    if delivered != count or others:
+        raise SystemExit(f"delivered {delivered} of {count} payloads, {others} to others")
+    with_subscribers = median_ms(published)
+    without = median_ms(unpublished)
+    return {"published_mutation_median_ms": with_subscribers,
+            "plain_mutation_median_ms": without,
+            "publish_ratio": with_subscribers / without}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--evaluations", type=int, default=5000,
@@ -176,7 +242,8 @@ def main() -> None:
         path.write_text(TEMPLATE, encoding="utf-8")
         with Stack.local(path, stack_name="bench-appsync") as stack:
             results = {**measure_evaluations(stack, arguments.evaluations),
-                       **measure_query(stack, arguments.queries)}
+                       **measure_query(stack, arguments.queries),
+                       **measure_publish(stack, arguments.queries)}
 
     print(json.dumps({key: round(value, 3) for key, value in results.items()}, indent=2))
     print()
@@ -192,6 +259,11 @@ def main() -> None:
           f"{results['get_item_median_ms']:.2f} ms | baseline |")
     print(f"| ratio of the query to GetItem | "
           f"{results['query_to_get_item_ratio']:.2f}x | - |")
+    print(f"| mutation published to 1 of 10 subscriptions, median | "
+          f"{results['published_mutation_median_ms']:.2f} ms | - |")
+    print(f"| the same mutation on a field without subscriptions, median | "
+          f"{results['plain_mutation_median_ms']:.2f} ms | baseline |")
+    print(f"| ratio of publishing to not publishing | {results['publish_ratio']:.2f}x | - |")
     sys.stdout.flush()
 
 
