@@ -41,6 +41,7 @@ SCHEMA = """
 type Ticket { id: ID! group: String severity: Int tags: [String] }
 type Mutation {
   createTicket(id: ID!, group: String, severity: Int, tags: [String]): Ticket
+  evictThenCreate(id: ID!): Ticket
 }
 type Query { ticket(id: ID!): Ticket }
 type Subscription {
@@ -90,6 +91,9 @@ def _template() -> dict[str, Any]:
         "None": {"Type": "AWS::AppSync::DataSource", "Properties": {
             "ApiId": {"Fn::GetAtt": "Api.ApiId"}, "Name": "none", "Type": "NONE"}},
         "Create": _resolver("Mutation", "createTicket", "$util.toJson($ctx.result)"),
+        "Evict": _resolver("Mutation", "evictThenCreate",
+                           '$extensions.evictFromApiCache("Query", "ticket", '
+                           '{"context.arguments.id": $ctx.args.id})$util.toJson($ctx.result)'),
         "Severe": _resolver("Subscription", "onSevere", severe),
         "Refused": _resolver("Subscription", "onRefused", "$util.unauthorized()"),
         "Incomplete": _resolver("Subscription", "onIncomplete", "$util.toJson({})"),
@@ -545,3 +549,13 @@ def test_iam_headers_without_host_are_rejected(stack: EmulatedStack,
 
     assert error["type"] == "connection_error"
     assert error["payload"]["errors"][0]["errorType"] == "UnauthorizedException"
+
+
+def test_cache_eviction_leaves_mutation_working(stack: EmulatedStack) -> None:
+    """https://docs.aws.amazon.com/appsync/latest/devguide/extensions.html: a mutation's
+    response template may call evictFromApiCache. Without a cache it evicts nothing, and
+    the mutation returns its value."""
+    response = stack.graphql('mutation { evictThenCreate(id: "t-14") { id } }',
+                             headers={"x-api-key": stack.outputs["Key"]})
+
+    assert response.json() == {"data": {"evictThenCreate": {"id": "t-14"}}}

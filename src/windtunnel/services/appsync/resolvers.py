@@ -19,7 +19,9 @@ https://docs.aws.amazon.com/appsync/latest/devguide/runtime-utils-js.html.
 Limitations:
 - BatchInvoke sends one source per invocation (a batch of one). AppSync groups the
   sibling fields of a list into one batch. The function receives a list either way.
-- Caching (``cachingConfig``) and ``syncConfig`` are ignored.
+- Caching (``cachingConfig``) and ``syncConfig`` are ignored. With no cache, a mutation's
+  ``evictFromApiCache`` has nothing to evict; the response's ``extensions`` do not list
+  ``apiCacheEntriesDeleted``.
 """
 
 from __future__ import annotations
@@ -198,8 +200,7 @@ def _keep(scope: ResolverScope, rendering: AppSyncRendering, step: _Step,
 
 
 # The extensions that the emulation does not carry out; a resolver that calls one fails.
-_UNSUPPORTED_EXTENSIONS = ("setSubscriptionInvalidationFilter", "invalidateSubscriptions",
-                           "evictFromApiCache")
+_UNSUPPORTED_EXTENSIONS = ("setSubscriptionInvalidationFilter", "invalidateSubscriptions")
 
 
 def _keep_extensions(scope: ResolverScope, calls: list[tuple[str, list[object]]],
@@ -210,6 +211,9 @@ def _keep_extensions(scope: ResolverScope, calls: list[tuple[str, list[object]]]
                 f"{prefix}.{name} is not supported by the emulation.", "UnsupportedOperation"))
         if name == "setSubscriptionFilter":
             scope.subscription_filters.append(to_plain(arguments[0]) if arguments else None)
+        elif name == "evictFromApiCache":
+            logger.debug("%s.evictFromApiCache: the emulation keeps no resolver cache",
+                         prefix)
 
 
 def _output(rendering: AppSyncRendering) -> object:
