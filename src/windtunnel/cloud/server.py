@@ -185,7 +185,7 @@ class EndpointApp:
         """Serve a request to switch to WebSocket, until the WebSocket connection ends.
 
         A data plane that registered a WebSocket handler decides whether to accept; any
-        other upgrade request is refused with an HTTP response.
+        other upgrade request is rejected with an HTTP response.
         """
         request = Request(environ)
         plane_path = data_plane_path(request.host, request.path)
@@ -416,7 +416,7 @@ def _payload_too_large(request: Request) -> Response:
 
 
 def _write_response(writer: io.BufferedIOBase, answer: AwsResponse) -> None:
-    """Answer a refused upgrade request with an HTTP response, then close."""
+    """Answer a rejected upgrade request with an HTTP response, then close."""
     lines = [f"HTTP/1.1 {answer.status} {HTTPStatus(answer.status).phrase}"]
     lines.extend(f"{name}: {value}" for name, value in answer.headers.items()
                  if name.lower() not in _SERVER_HEADERS and name.lower() != "content-length")

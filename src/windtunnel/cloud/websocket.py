@@ -46,7 +46,7 @@ class WebSocketAcceptance:
 
 
 class WebSocketPlaneHandler(Protocol):
-    """Decides on an upgrade request: an HTTP response to refuse it, or an acceptance."""
+    """Decides on an upgrade request: an HTTP response to reject it, or an acceptance."""
 
     def __call__(self, request: DataPlaneRequest) -> AwsResponse | WebSocketAcceptance: ...
 
@@ -94,7 +94,7 @@ class WebSocketSession:
     def messages(self) -> Iterator[str]:
         """Yield the client's text messages until the connection closes.
 
-        Binary messages are refused with close code 1003 (RFC 6455, section 7.4.1).
+        Binary messages are rejected with close code 1003 (RFC 6455, section 7.4.1).
         """
         parts: list[str] = []
         size = 0

@@ -29,13 +29,13 @@ _API_TYPE = "AWS::AppSync::GraphQLApi"
 
 
 class GraphqlSubscriptionError(WindtunnelError):
-    """A subscription that AppSync refused; ``errors`` are the entries it sent."""
+    """A subscription that AppSync rejected; ``errors`` are the entries it sent."""
 
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         self.errors = errors
         summary = "; ".join(f"{entry.get('errorType')}: {entry.get('message')}"
                             for entry in errors)
-        super().__init__(f"the subscription was refused: {summary}")
+        super().__init__(f"the subscription was rejected: {summary}")
 
 
 class GraphqlSubscription:
@@ -108,7 +108,7 @@ class StackGraphql:
                   operation_name: str | None = None, api: str | None = None,
                   headers: Mapping[str, str] | None = None) -> GraphqlSubscription:
         """Start a subscription and return it; raise GraphqlSubscriptionError when AppSync
-        would refuse it (credentials, validation, the field's authorization or resolver).
+        would reject it (credentials, validation, the field's authorization or resolver).
 
         ``headers`` authorize both the connection and the subscription, as a client's
         ``header`` parameter and ``extensions.authorization`` do.

@@ -48,7 +48,7 @@ type Subscription {
   onCreate(group: String): Ticket @aws_subscribe(mutations: ["createTicket"])
   onSevere: Ticket @aws_subscribe(mutations: ["createTicket"])
   onRed: Ticket @aws_subscribe(mutations: ["createTicket"])
-  onRefused: Ticket @aws_subscribe(mutations: ["createTicket"])
+  onRejected: Ticket @aws_subscribe(mutations: ["createTicket"])
   onIamOnly: Ticket @aws_subscribe(mutations: ["createTicket"]) @aws_iam
   onInvalidated: Ticket @aws_subscribe(mutations: ["createTicket"])
   onIncomplete: Ticket @aws_subscribe(mutations: ["createTicket"])
@@ -95,7 +95,7 @@ def _template() -> dict[str, Any]:
                            '$extensions.evictFromApiCache("Query", "ticket", '
                            '{"context.arguments.id": $ctx.args.id})$util.toJson($ctx.result)'),
         "Severe": _resolver("Subscription", "onSevere", severe),
-        "Refused": _resolver("Subscription", "onRefused", "$util.unauthorized()"),
+        "Rejected": _resolver("Subscription", "onRejected", "$util.unauthorized()"),
         "Incomplete": _resolver("Subscription", "onIncomplete", "$util.toJson({})"),
         "Invalidated": _resolver("Subscription", "onInvalidated",
                                  '$extensions.invalidateSubscriptions({"subscriptionField": '
@@ -212,12 +212,12 @@ def test_header_in_a_subprotocol_authorizes(stack: EmulatedStack) -> None:
         assert receive(socket)["type"] == "connection_ack"
 
 
-def test_missing_subprotocol_is_refused(stack: EmulatedStack) -> None:
+def test_missing_subprotocol_is_rejected(stack: EmulatedStack) -> None:
     """CLIENT: clients must ask for the graphql-ws subprotocol."""
-    with pytest.raises(InvalidStatus) as refused:
+    with pytest.raises(InvalidStatus) as rejected:
         open_socket(stack, subprotocols=["chat"])
 
-    assert refused.value.response.status_code == 400
+    assert rejected.value.response.status_code == 400
 
 
 def test_invalid_key_gets_connection_error(stack: EmulatedStack) -> None:
@@ -300,18 +300,18 @@ def test_stop_ends_delivery(stack: EmulatedStack) -> None:
         assert data_ids(socket, "onCreate") == []
 
 
-def test_unauthorized_refuses_subscription(stack: EmulatedStack) -> None:
-    """AUTHZ: $util.unauthorized() in the subscription's resolver refuses it."""
+def test_unauthorized_rejects_subscription(stack: EmulatedStack) -> None:
+    """AUTHZ: $util.unauthorized() in the subscription's resolver rejects it."""
     with open_socket(stack) as socket:
-        error = start(socket, stack, "subscription { onRefused { id } }")
+        error = start(socket, stack, "subscription { onRejected { id } }")
 
     assert error["type"] == "error"
     assert error["id"] == "sub-1"
     assert [entry["errorType"] for entry in error["payload"]["errors"]] == ["Unauthorized"]
 
 
-def test_field_directive_refuses_mode(stack: EmulatedStack) -> None:
-    """AUTHZ: an @aws_iam subscription field refuses an API key subscriber."""
+def test_field_directive_rejects_mode(stack: EmulatedStack) -> None:
+    """AUTHZ: an @aws_iam subscription field rejects an API key subscriber."""
     with open_socket(stack) as socket:
         error = start(socket, stack, "subscription { onIamOnly { id } }")
 
@@ -383,13 +383,13 @@ def test_stack_api_subscription(stack: EmulatedStack) -> None:
         assert subscription.pending() == []
 
 
-def test_stack_api_raises_refusals(stack: EmulatedStack) -> None:
+def test_stack_api_raises_rejections(stack: EmulatedStack) -> None:
     """stack.graphql.subscribe raises the errors AppSync would send."""
-    with pytest.raises(GraphqlSubscriptionError) as refused:
+    with pytest.raises(GraphqlSubscriptionError) as rejected:
         stack.graphql.subscribe("subscription { onIamOnly { id } }",
                                 headers={"x-api-key": stack.outputs["Key"]})
 
-    assert refused.value.errors[0]["message"] == \
+    assert rejected.value.errors[0]["message"] == \
         "Not Authorized to access onIamOnly on type Subscription"
 
 
@@ -414,7 +414,7 @@ def test_bad_message_keeps_connection(stack: EmulatedStack, message: str,
     assert ack["type"] == "connection_ack"
 
 
-def test_duplicate_id_is_refused(stack: EmulatedStack) -> None:
+def test_duplicate_id_is_rejected(stack: EmulatedStack) -> None:
     """A second start with the ID of an active subscription gets an error."""
     with open_socket(stack) as socket:
         first = start(socket, stack, "subscription { onCreate { id } }", subscription_id="d")
@@ -440,13 +440,13 @@ def test_handshake_needs_version_13(stack: EmulatedStack) -> None:
 
 
 # A subscription resolver that returns an object without the type's required fields is
-# refused: https://repost.aws/questions/QUeNP_iKH2Rpyk0K3994COZA (the answer's workaround
+# rejected: https://repost.aws/questions/QUeNP_iKH2Rpyk0K3994COZA (the answer's workaround
 # returns a complete object, or null).
 INCOMPLETE = "https://repost.aws/questions/QUeNP_iKH2Rpyk0K3994COZA"
 
 
-def test_incomplete_result_refuses_subscription(stack: EmulatedStack) -> None:
-    """INCOMPLETE: {} for a Ticket (whose id is required) refuses the subscription."""
+def test_incomplete_result_rejects_subscription(stack: EmulatedStack) -> None:
+    """INCOMPLETE: {} for a Ticket (whose id is required) rejects the subscription."""
     with open_socket(stack) as socket:
         error = start(socket, stack, "subscription { onIncomplete { id } }")
 

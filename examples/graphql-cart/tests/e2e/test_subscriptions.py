@@ -53,14 +53,14 @@ def test_owner_follows_own_cart(stack: EmulatedStack, sign_in: Callable[[str], s
 
 def test_user_cannot_follow_other_cart(stack: EmulatedStack, sign_in: Callable[[str], str],
                                           user_id: str) -> None:
-    """The subscription resolver refuses a signed-in user who follows someone else."""
+    """The subscription resolver rejects a signed-in user who follows someone else."""
     token = sign_in(user_id)
 
-    with pytest.raises(GraphqlSubscriptionError) as refused:
+    with pytest.raises(GraphqlSubscriptionError) as rejected:
         stack.graphql.subscribe(ON_ITEM_ADDED, {"userId": "someone-else"},
                                 headers={"Authorization": token})
 
-    assert refused.value.errors[0]["errorType"] == "Unauthorized"
+    assert rejected.value.errors[0]["errorType"] == "Unauthorized"
 
 
 def test_back_office_follows_over_websocket(stack: EmulatedStack, api_key: str,

@@ -82,7 +82,7 @@ class RealtimePlane:
         self.keep_alive_seconds = keep_alive_seconds
 
     def __call__(self, request: DataPlaneRequest) -> AwsResponse | WebSocketAcceptance:
-        """Accept a connection to an API's real-time endpoint, or refuse it."""
+        """Accept a connection to an API's real-time endpoint, or reject it."""
         label, _, rest = request.path.lstrip("/").partition("/")
         api = self.graphql.find_api(label)
         if api is None or rest.rstrip("/") != "graphql":
@@ -305,7 +305,7 @@ class RealtimeConnection:
                 raise ResolverError(GraphqlError(reason, "Unauthorized"))
 
         scope = self.graphql.scope(configuration, caller, headers, variables, authorize)
-        # The subscription field's resolver runs once, now: it may refuse the
+        # The subscription field's resolver runs once, now: it may reject the
         # subscription or set its filter.
         arguments: dict[str, Any] = {}
 
@@ -317,7 +317,7 @@ class RealtimeConnection:
         result = execute_sync(schema, document, context_value=scope,
                               variable_values=variables, operation_name=operation_name,
                               field_resolver=resolve)
-        # Any error refuses the subscription, a value that does not fit the field's type
+        # Any error rejects the subscription, a value that does not fit the field's type
         # too: resolvers of subscriptions return null or a complete object.
         entries = [self.graphql.error_entry(error) for error in result.errors or []]
         if entries:
