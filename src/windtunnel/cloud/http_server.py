@@ -5,7 +5,7 @@ closing, waits 10 ms for more request data. SDKs and HTTP clients reuse connecti
 the endpoint and the Lambda Runtime API serve them here instead: the request body is read
 to its end (``Content-Length`` or chunked) before the next request line, the response goes
 out in one write with its length, and the connection stays open until the client closes
-it, asks for ``Connection: close``, or stays idle for :data:`IDLE_TIMEOUT_SECONDS`.
+it, sends ``Connection: close``, or stays idle for :data:`IDLE_TIMEOUT_SECONDS`.
 
 A request with ``Upgrade: websocket`` goes to the server's ``upgrade_handler`` instead,
 with the WSGI environ and the connection's reader and writer, and the handler keeps the
@@ -25,8 +25,8 @@ from typing import Any, Protocol
 
 from werkzeug.serving import DechunkedInput, ThreadedWSGIServer, WSGIRequestHandler
 
-__all__ = ["IDLE_TIMEOUT_SECONDS", "KeepAliveRequestHandler", "LoopbackWSGIServer",
-           "UpgradeHandler"]
+__all__ = ["IDLE_TIMEOUT_SECONDS", "HttpResponse", "KeepAliveRequestHandler",
+           "LoopbackWSGIServer", "UpgradeHandler"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +41,19 @@ _DRAIN_CHUNK = 64 * 1024
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 
+# A response line's status ("404 Not Found"), its header fields and its body.
+HttpResponse = tuple[str, list[tuple[str, str]], bytes]
+
+
 class UpgradeHandler(Protocol):
-    """Serves a connection that asked to switch protocols, until it ends."""
+    """Serves a connection that requested a switch of protocols, until it ends.
+
+    The handler returns None once it took over the connection, or the HTTP response that
+    rejects the upgrade, which the server then sends.
+    """
 
     def __call__(self, environ: dict[str, Any], reader: io.BufferedIOBase,
-                 writer: io.BufferedIOBase) -> None: ...
+                 writer: io.BufferedIOBase) -> HttpResponse | None: ...
 
 
 class LoopbackWSGIServer(ThreadedWSGIServer):
@@ -107,7 +115,9 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
             self.close_connection = True
             # A WebSocket connection may stay idle for as long as its client wants.
             self.connection.settimeout(None)
-            self.server.upgrade_handler(environ, self.rfile, self.wfile)
+            rejection = self.server.upgrade_handler(environ, self.rfile, self.wfile)
+            if rejection is not None:
+                self._send(*rejection)
             return
 
         try:
@@ -164,7 +174,7 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
             raise
         except Exception:
             # A bug in the application must not end the server or the connection's
-            # thread without an answer.
+            # thread without a response.
             logger.exception("the application failed on %s %s", self.command, self.path)
             self.close_connection = True
             return ("500 Internal Server Error", [("Content-Type", "text/plain")],
@@ -216,8 +226,8 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
         return None
 
     def log_error(self, format: str, *args: Any) -> None:
-        # Timeouts of idle connections and requests the standard library rejects before
-        # the application sees them; clients get their answer, the log stays quiet.
+        # These are idle connections that timed out and requests that the standard library
+        # rejected before the application ran. The client has its response already.
         logger.debug(format, *args)
 
 
@@ -256,8 +266,10 @@ class _RequestBody(io.RawIOBase):
         return count
 
     def drain(self, limit: int) -> bool:
-        """Read and drop what is left of the body, up to ``limit`` bytes; return whether
-        the body ended, so that the connection can serve another request."""
+        """Read and drop what is left of the body, up to ``limit`` bytes.
+
+        Return whether the body ended, which lets the connection serve another request.
+        """
         dropped = 0
         try:
             while not self._ended:

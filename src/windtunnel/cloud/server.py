@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import io
 import json
@@ -23,7 +22,11 @@ from werkzeug.wrappers import Request, Response
 
 from windtunnel.cloud import routing
 from windtunnel.cloud.dataplane import DataPlaneRequest
-from windtunnel.cloud.http_server import KeepAliveRequestHandler, LoopbackWSGIServer
+from windtunnel.cloud.http_server import (
+    HttpResponse,
+    KeepAliveRequestHandler,
+    LoopbackWSGIServer,
+)
 from windtunnel.cloud.messages import AwsResponse
 from windtunnel.cloud.protocols import AwsError, render_error
 from windtunnel.cloud.websocket import (
@@ -181,11 +184,12 @@ class EndpointApp:
         return self._wsgi(environ, start_response)
 
     def upgrade(self, environ: dict[str, Any], reader: io.BufferedIOBase,
-                writer: io.BufferedIOBase) -> None:
+                writer: io.BufferedIOBase) -> HttpResponse | None:
         """Serve a request to switch to WebSocket, until the WebSocket connection ends.
 
-        A data plane that registered a WebSocket handler decides whether to accept; any
-        other upgrade request is rejected with an HTTP response.
+        A data plane that registered a WebSocket handler decides whether to accept. Any
+        other upgrade request gets the HTTP response that rejects it, for the server to
+        send.
         """
         request = Request(environ)
         plane_path = data_plane_path(request.host, request.path)
@@ -194,17 +198,15 @@ class EndpointApp:
         if plane_path is None or handler is None:
             logger.info("WebSocket upgrade to %s rejected: no WebSocket endpoint there",
                         request.path)
-            _write_response(writer, render_error("execute-api", AwsError(
+            return _rejection(render_error("execute-api", AwsError(
                 "NotFound", f"No WebSocket endpoint is served at {request.path}.",
                 status=404)))
-            return
         _plane, plane_request = _plane_request(request, b"", plane_path)
         problem = handshake_problem(plane_request)
         if problem is not None:
             logger.info("WebSocket upgrade to %s rejected: %s", request.path, problem)
-            _write_response(writer, AwsResponse(400, {"Content-Type": "text/plain"},
-                                                problem.encode()))
-            return
+            return _rejection(AwsResponse(400, {"Content-Type": "text/plain"},
+                                          problem.encode()))
         try:
             answer = handler(plane_request)
         except Exception:
@@ -213,8 +215,7 @@ class EndpointApp:
                 "InternalFailure", "windtunnel failed to process the request; run with "
                 "--debug to see the traceback.", status=500, sender_fault=False))
         if isinstance(answer, AwsResponse):
-            _write_response(writer, answer)
-            return
+            return _rejection(answer)
         writer.write(switching_protocols(plane_request, answer.subprotocol))
         writer.flush()
         logger.info("WebSocket %s opened", request.path)
@@ -227,6 +228,7 @@ class EndpointApp:
         finally:
             session.close()
             logger.info("WebSocket %s closed", request.path)
+        return None
 
     def _wsgi(self, environ: dict[str, Any],
               start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -415,16 +417,11 @@ def _payload_too_large(request: Request) -> Response:
                      headers=headers)
 
 
-def _write_response(writer: io.BufferedIOBase, answer: AwsResponse) -> None:
-    """Answer a rejected upgrade request with an HTTP response, then close."""
-    lines = [f"HTTP/1.1 {answer.status} {HTTPStatus(answer.status).phrase}"]
-    lines.extend(f"{name}: {value}" for name, value in answer.headers.items()
-                 if name.lower() not in _SERVER_HEADERS and name.lower() != "content-length")
-    lines.append(f"Content-Length: {len(answer.body)}")
-    lines.append("Connection: close")
-    with contextlib.suppress(OSError):
-        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + answer.body)
-        writer.flush()
+def _rejection(answer: AwsResponse) -> HttpResponse:
+    """Return the HTTP response that rejects an upgrade request."""
+    headers = [(name, value) for name, value in answer.headers.items()
+               if name.lower() not in _SERVER_HEADERS]
+    return f"{answer.status} {HTTPStatus(answer.status).phrase}", headers, answer.body
 
 
 def _bad_request() -> Response:

@@ -33,7 +33,7 @@ from windtunnel.deploy.resources.properties import (
     tags_to_dict,
 )
 
-__all__ = ["SERVICE_STATE_KEY", "GraphqlApiConfiguration", "dns_label",
+__all__ = ["SERVICE_STATE_KEY", "GraphqlApiConfiguration", "api_hostnames", "dns_label",
            "graphql_api_configuration"]
 
 SERVICE_STATE_KEY = "appsync"
@@ -97,10 +97,17 @@ _GRAPHQL_API_PROPERTIES = (
 def dns_label(api_id: str) -> str:
     """Return the DNS label of an API's GraphQL and real-time hostnames.
 
-    NOTE: AWS gives each API a random 26-character DNS label; windtunnel derives it from
+    NOTE: AWS gives each API a random 26-character DNS label. windtunnel derives it from
     the API ID, so that the same API always has the same URLs.
     """
     return api_id.replace("-", "").lower()[:26]
+
+
+def api_hostnames(api_id: str, region: str) -> tuple[str, str]:
+    """Return the hostnames of an API's GraphQL endpoint and of its real-time endpoint."""
+    label = dns_label(api_id)
+    return (f"{label}.appsync-api.{region}.amazonaws.com",
+            f"{label}.appsync-realtime-api.{region}.amazonaws.com")
 
 
 @provisions("AWS::AppSync::GraphQLApi")
@@ -138,9 +145,7 @@ def create_graphql_api(context: ResourceContext, properties: dict[str, Any]) -> 
         configuration.api["environmentVariables"] = {
             str(key): str(value) for key, value in properties["EnvironmentVariables"].items()}
 
-    label = dns_label(api_id)
-    graphql_dns = f"{label}.appsync-api.{context.region}.amazonaws.com"
-    realtime_dns = f"{label}.appsync-realtime-api.{context.region}.amazonaws.com"
+    graphql_dns, realtime_dns = api_hostnames(api_id, context.region)
     return Provisioned(physical_id=api["arn"], attributes={
         "ApiId": api_id,
         "Arn": api["arn"],

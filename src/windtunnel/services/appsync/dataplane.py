@@ -56,7 +56,7 @@ from windtunnel.vtl.appsync_json import to_plain
 if TYPE_CHECKING:
     from windtunnel.cloud.pipeline import Cloud
 
-__all__ = ["GraphqlPlane"]
+__all__ = ["GraphqlPlane", "error_entry", "error_response"]
 
 logger = logging.getLogger(__name__)
 
@@ -92,10 +92,10 @@ class GraphqlPlane:
         label, _, rest = request.path.lstrip("/").partition("/")
         api = self.find_api(label)
         if api is None or rest.rstrip("/") != "graphql":
-            return _error_response(404, "NotFoundException",
+            return error_response(404, "NotFoundException",
                                    f"No GraphQL API with ID {label!r} is deployed here.")
         if request.method.upper() != "POST":
-            return _error_response(405, "MethodNotAllowedException",
+            return error_response(405, "MethodNotAllowedException",
                                    f"The {request.method} method is not supported; send "
                                    f"GraphQL requests with POST.")
         body = _read_body(request.body)
@@ -106,7 +106,7 @@ class GraphqlPlane:
         configuration = graphql_api_configuration(self.cloud.service_state, api_id)
         caller = authenticate(self.cloud, api_id, configuration.api, request, body, self.now())
         if isinstance(caller, Rejection):
-            return _error_response(caller.status, caller.error_type, caller.message)
+            return error_response(caller.status, caller.error_type, caller.message)
         schema = self.schema_of(api)
         if isinstance(schema, AwsResponse):
             return schema
@@ -130,7 +130,7 @@ class GraphqlPlane:
         stored = getattr(api, "graphql_schema", None)
         definition = getattr(stored, "definition", None)
         if not definition:
-            return _error_response(400, "BadRequestException",
+            return error_response(400, "BadRequestException",
                                    f"The GraphQL API {api.api_id} has no schema.")
         key = (api.api_id, definition)
         with self._lock:
@@ -139,7 +139,7 @@ class GraphqlPlane:
                 try:
                     schema = build_appsync_schema(definition)
                 except (GraphQLError, TypeError) as error:
-                    return _error_response(400, "BadRequestException",
+                    return error_response(400, "BadRequestException",
                                            f"The schema of GraphQL API {api.api_id} is not "
                                            f"valid: {error}")
                 self._schemas[key] = schema
@@ -181,11 +181,6 @@ class GraphqlPlane:
             authorize=authorize,
         )
 
-    @staticmethod
-    def error_entry(error: GraphQLError) -> dict[str, Any]:
-        """Render a GraphQL error as AppSync lists it."""
-        return _entry(error)
-
     def _execute(self, api_id: str, schema: GraphQLSchema, caller: Caller,
                  request: DataPlaneRequest, body: dict[str, Any]) -> AwsResponse:
         query = body.get("query")
@@ -195,16 +190,16 @@ class GraphqlPlane:
             ]})
         checked = self.checked_document(schema, query)
         if isinstance(checked, GraphQLError):
-            return _graphql_response({"data": None, "errors": [_entry(checked)]})
+            return _graphql_response({"data": None, "errors": [error_entry(checked)]})
         document, problems = checked
         if problems:
             return _graphql_response({"data": None,
-                                      "errors": [_entry(problem) for problem in problems]})
+                                      "errors": [error_entry(problem) for problem in problems]})
         operation_name = body.get("operationName")
         operation_name = operation_name if isinstance(operation_name, str) else None
         operation, fields = top_level_fields(document, operation_name)
         if operation == OperationType.SUBSCRIPTION:
-            # NOTE: the message is windtunnel's; AWS does not document the answer to a
+            # NOTE: the message is windtunnel's; AWS does not document the response to a
             # subscription sent to the GraphQL endpoint.
             return _graphql_response({"data": None, "errors": [{
                 "message": "Subscriptions are served by the API's real-time endpoint over "
@@ -229,7 +224,7 @@ class GraphqlPlane:
                               variable_values=scope.variables,
                               operation_name=operation_name,
                               field_resolver=resolve_field)
-        errors = [_entry(error) for error in result.errors or []]
+        errors = [error_entry(error) for error in result.errors or []]
         errors.extend(_appended_entry(error, info) for error, info in scope.appended)
         payload: dict[str, Any] = {"data": result.data}
         if errors:
@@ -246,10 +241,10 @@ def _read_body(raw: bytes) -> dict[str, Any] | AwsResponse:
     try:
         body = json.loads(raw or b"")
     except ValueError:
-        return _error_response(400, "MalformedHttpRequestException",
+        return error_response(400, "MalformedHttpRequestException",
                                "Invalid JSON payload in POST request.")
     if not isinstance(body, dict):
-        return _error_response(400, "MalformedHttpRequestException",
+        return error_response(400, "MalformedHttpRequestException",
                                "Invalid JSON payload in POST request.")
     return body
 
@@ -261,7 +256,7 @@ def _locations(error: GraphQLError) -> list[dict[str, Any]] | None:
             for location in error.locations]
 
 
-def _entry(error: GraphQLError) -> dict[str, Any]:
+def error_entry(error: GraphQLError) -> dict[str, Any]:
     """Render a GraphQL error as AppSync lists it."""
     original = error.original_error
     if isinstance(original, ResolverError):
@@ -290,7 +285,8 @@ def _graphql_response(payload: dict[str, Any]) -> AwsResponse:
                        json.dumps(payload).encode())
 
 
-def _error_response(status: int, error_type: str, message: str) -> AwsResponse:
+def error_response(status: int, error_type: str, message: str) -> AwsResponse:
+    """Return an error that rejects a request before execution, in AppSync's shape."""
     body = {"errors": [{"errorType": error_type, "message": message}]}
     return AwsResponse(status, {"Content-Type": _JSON, "x-amzn-ErrorType": error_type,
                                 "x-amzn-RequestId": str(uuid.uuid4())},

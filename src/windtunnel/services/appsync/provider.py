@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from windtunnel.cloud.messages import AwsRequest, AwsResponse
 from windtunnel.cloud.protocols import AwsError
-from windtunnel.deploy.resources.appsync import dns_label
+from windtunnel.deploy.resources.appsync import api_hostnames
 from windtunnel.services.appsync.evaluate import evaluate_template
 from windtunnel.services.appsync.js_runtime import CodeEvaluation, evaluate_code
 from windtunnel.vtl.appsync_json import to_json
@@ -124,17 +124,14 @@ def _with_endpoints(response: AwsResponse, region: str) -> AwsResponse:
     for api in apis:
         if not isinstance(api, dict) or "apiId" not in api:
             continue
-        label = dns_label(str(api["apiId"]))
-        graphql = f"{label}.appsync-api.{region}.amazonaws.com"
-        realtime = f"{label}.appsync-realtime-api.{region}.amazonaws.com"
+        graphql, realtime = api_hostnames(str(api["apiId"]), region)
         api["uris"] = {"GRAPHQL": f"https://{graphql}/graphql",
                        "REALTIME": f"wss://{realtime}/graphql"}
         api["dns"] = {"GRAPHQL": graphql, "REALTIME": realtime}
-    body = json.dumps(document).encode()
-    headers = dict(response.headers)
-    if "Content-Length" in headers:
-        headers["Content-Length"] = str(len(body))
-    return AwsResponse(response.status, headers, body, list(response.repeated_headers))
+    response.body = json.dumps(document).encode()
+    if "Content-Length" in response.headers:
+        response.headers["Content-Length"] = str(len(response.body))
+    return response
 
 
 def _code_response(evaluation: CodeEvaluation) -> dict[str, object]:

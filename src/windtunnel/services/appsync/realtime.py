@@ -38,7 +38,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo, OperationType, execute_sync
 
@@ -47,6 +47,7 @@ from windtunnel.cloud.messages import AwsResponse
 from windtunnel.cloud.websocket import WebSocketAcceptance, WebSocketSession
 from windtunnel.deploy.resources.appsync import graphql_api_configuration
 from windtunnel.services.appsync.auth import Caller, Rejection, authenticate, field_denial
+from windtunnel.services.appsync.dataplane import GraphqlPlane, error_entry, error_response
 from windtunnel.services.appsync.resolvers import ResolverError, resolve_field
 from windtunnel.services.appsync.subscriptions import (
     Subscription,
@@ -54,9 +55,6 @@ from windtunnel.services.appsync.subscriptions import (
     top_level_fields,
 )
 from windtunnel.vtl.appsync import GraphqlError
-
-if TYPE_CHECKING:
-    from windtunnel.services.appsync.dataplane import GraphqlPlane
 
 __all__ = ["CONNECTION_TIMEOUT_MS", "KEEP_ALIVE_SECONDS", "RealtimeConnection",
            "RealtimePlane"]
@@ -86,16 +84,16 @@ class RealtimePlane:
         label, _, rest = request.path.lstrip("/").partition("/")
         api = self.graphql.find_api(label)
         if api is None or rest.rstrip("/") != "graphql":
-            return _http_error(404, "NotFoundException",
+            return error_response(404, "NotFoundException",
                                f"No GraphQL API with ID {label!r} is deployed here.")
         protocols = [protocol.strip() for protocol in
                      (request.header("Sec-WebSocket-Protocol") or "").split(",")]
         if SUBPROTOCOL not in protocols:
-            return _http_error(400, "BadRequestException",
+            return error_response(400, "BadRequestException",
                                "Connect with the graphql-ws WebSocket subprotocol.")
         headers = _connection_headers(request.raw_query, protocols)
         if headers is None:
-            return _http_error(400, "BadRequestException",
+            return error_response(400, "BadRequestException",
                                "The header parameter must be a JSON object of headers, "
                                "base64-encoded.")
         connection = RealtimeConnection(self.graphql, api.api_id, label, headers,
@@ -105,10 +103,10 @@ class RealtimePlane:
 
 
     def answer_http(self, request: DataPlaneRequest) -> AwsResponse:
-        """Answer a plain HTTP request, which the real-time endpoint does not serve."""
-        # NOTE: the status and message are windtunnel's; AWS does not document its answer
-        # to a request without a WebSocket upgrade.
-        return _http_error(400, "BadRequestException",
+        """Reject a plain HTTP request, which the real-time endpoint does not serve."""
+        # NOTE: the status and message are windtunnel's, because AWS does not document its
+        # response to a request without a WebSocket upgrade.
+        return error_response(400, "BadRequestException",
                            "The real-time endpoint accepts WebSocket connections only: "
                            "connect with the graphql-ws subprotocol.")
 
@@ -143,7 +141,7 @@ class RealtimeConnection:
         self._send = lambda message: session.send_text(json.dumps(message))
         rejection = self.authenticate_connection()
         if rejection is not None:
-            # The client learns of the rejection in answer to its first message
+            # The client gets the rejection in response to its first message
             # (connection_init), then the connection closes.
             for _ in session.messages():
                 break
@@ -279,11 +277,11 @@ class RealtimeConnection:
             return None
         checked = self.graphql.checked_document(schema, query)
         if isinstance(checked, GraphQLError):
-            self._errors(subscription_id, [self.graphql.error_entry(checked)])
+            self._errors(subscription_id, [error_entry(checked)])
             return None
         document, problems = checked
         if problems:
-            self._errors(subscription_id, [self.graphql.error_entry(problem)
+            self._errors(subscription_id, [error_entry(problem)
                                            for problem in problems])
             return None
         operation_name = request.get("operationName")
@@ -319,7 +317,7 @@ class RealtimeConnection:
                               field_resolver=resolve)
         # Any error rejects the subscription, a value that does not fit the field's type
         # too: resolvers of subscriptions return null or a complete object.
-        entries = [self.graphql.error_entry(error) for error in result.errors or []]
+        entries = [error_entry(error) for error in result.errors or []]
         if entries:
             self._errors(subscription_id, entries)
             return None
@@ -409,10 +407,3 @@ def _connection_headers(raw_query: str, protocols: list[str]) -> dict[str, str] 
     if not isinstance(headers, dict):
         return None
     return {str(name): str(value) for name, value in headers.items()}
-
-
-def _http_error(status: int, error_type: str, message: str) -> AwsResponse:
-    body = {"errors": [{"errorType": error_type, "message": message}]}
-    return AwsResponse(status, {"Content-Type": "application/json;charset=UTF-8",
-                                "x-amzn-ErrorType": error_type},
-                       json.dumps(body).encode())

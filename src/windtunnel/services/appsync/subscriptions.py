@@ -226,6 +226,8 @@ def _field_value(value: Mapping[str, Any], path: str) -> object:
 
 
 def _condition_holds(condition: Mapping[str, Any], value: Mapping[str, Any]) -> bool:
+    # NOTE: contains on strings (substring) and on lists (member), between with both ends
+    # included, and containsAny on list fields are not checked against AppSync responses.
     actual = _field_value(value, str(condition.get("fieldName")))
     operator = condition.get("operator")
     expected = condition.get("value")
