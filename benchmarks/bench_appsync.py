@@ -198,8 +198,8 @@ def measure_query(stack: EmulatedStack, count: int) -> dict[str, float]:
 
 
 def measure_publish(stack: EmulatedStack, count: int) -> dict[str, float]:
-    """Return the median ms of a mutation published to subscriptions and of one that is
-    not, alternated."""
+    """Return the median ms of a mutation that is published to subscriptions and of a
+    mutation that is not, timed alternately."""
     headers = {"x-api-key": stack.outputs["Key"]}
     subscriptions = [stack.graphql.subscribe(
         "subscription S($id: ID) { onTouch(id: $id) { id name } }", {"id": f"item-{number}"},

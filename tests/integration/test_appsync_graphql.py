@@ -90,10 +90,9 @@ def test_the_aws_hostname_reaches_the_api(stack: EmulatedStack) -> None:
     assert response.json() == {"data": {"hello": "Hello, Bo"}}
 
 
-def test_the_real_time_hostname_wants_a_websocket(stack: EmulatedStack) -> None:
-    """A plain HTTP request to {id}.appsync-realtime-api.{region}.amazonaws.com is refused
-    with an error that asks for a WebSocket connection, instead of reaching the GraphQL
-    API."""
+def test_realtime_hostname_needs_websocket(stack: EmulatedStack) -> None:
+    """A plain HTTP request to {id}.appsync-realtime-api.{region}.amazonaws.com gets an
+    error that names WebSocket connections, instead of reaching the GraphQL API."""
     api_id = stack.outputs["Url"].rstrip("/").split("/")[-2]
 
     response = httpx.get(f"{stack.serve()}/graphql",

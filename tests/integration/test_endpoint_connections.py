@@ -1,10 +1,11 @@
 """Connections to the endpoint: HTTP/1.1 keep-alive, request framing and closing.
 
-The rules come from RFC 9112 (https://www.rfc-editor.org/rfc/rfc9112): a connection
-persists unless a side sends ``Connection: close`` (section 9.3); a body's end is given by
-``Content-Length`` or by the chunked coding (section 6.3); a message with both, or with
-a ``Content-Length`` that is not a number, is answered and the connection closed
-(sections 6.3 and 6.1).
+The rules come from RFC 9112 (https://www.rfc-editor.org/rfc/rfc9112):
+
+- a connection persists unless a side sends ``Connection: close`` (section 9.3);
+- ``Content-Length`` or the chunked coding marks the end of a body (section 6.3);
+- a message with both, or with a ``Content-Length`` that is not a number, gets its
+  response and then the connection closes (sections 6.3 and 6.1).
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def is_closed(connection: socket.socket) -> bool:
 
 
 def test_connection_serves_several_requests(connection: socket.socket) -> None:
-    """Three requests on one connection get three answers; none closes it."""
+    """Three requests on one connection get three responses, and none closes it."""
     answers = []
     for _ in range(3):
         connection.sendall(HEALTH)
@@ -78,7 +79,7 @@ def test_connection_serves_several_requests(connection: socket.socket) -> None:
 
 
 def test_pipelined_requests_in_order(connection: socket.socket) -> None:
-    """Two requests sent at once are answered one after the other (RFC 9112, 9.3.2)."""
+    """Two requests sent at once get their responses in order (RFC 9112, 9.3.2)."""
     connection.sendall(HEALTH + b"GET /_windtunnel/missing HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 
     first = read_response(connection)

@@ -526,8 +526,8 @@ def test_iam_signed_connection_and_start(stack: EmulatedStack,
     assert delivered["payload"]["data"] == {"onIamOnly": {"id": "t-13"}}
 
 
-def test_iam_signature_of_other_path_is_rejected(stack: EmulatedStack,
-                                                 iam_keys: tuple[str, str]) -> None:
+def test_iam_signature_of_other_body_rejected(stack: EmulatedStack,
+                                              iam_keys: tuple[str, str]) -> None:
     """CLIENT: the connection's signature covers /graphql/connect and the {} body."""
     with open_socket(stack, iam_headers(stack, iam_keys, "/graphql/connect", "[]")) as socket:
         socket.send(json.dumps({"type": "connection_init"}))
@@ -537,8 +537,8 @@ def test_iam_signature_of_other_path_is_rejected(stack: EmulatedStack,
     assert error["payload"]["errors"][0]["errorType"] == "UnauthorizedException"
 
 
-def test_iam_headers_without_host_are_rejected(stack: EmulatedStack,
-                                               iam_keys: tuple[str, str]) -> None:
+def test_iam_headers_without_host_rejected(stack: EmulatedStack,
+                                           iam_keys: tuple[str, str]) -> None:
     """CLIENT: the header parameter must carry host; a signature cannot be checked
     without it."""
     headers = iam_headers(stack, iam_keys, "/graphql/connect", "{}")
@@ -551,7 +551,7 @@ def test_iam_headers_without_host_are_rejected(stack: EmulatedStack,
     assert error["payload"]["errors"][0]["errorType"] == "UnauthorizedException"
 
 
-def test_cache_eviction_leaves_mutation_working(stack: EmulatedStack) -> None:
+def test_cache_eviction_keeps_mutation(stack: EmulatedStack) -> None:
     """https://docs.aws.amazon.com/appsync/latest/devguide/extensions.html: a mutation's
     response template may call evictFromApiCache. Without a cache it evicts nothing, and
     the mutation returns its value."""

@@ -1,9 +1,10 @@
 """Enhanced subscription filters: each operator against a mutation result.
 
 Source: https://docs.aws.amazon.com/appsync/latest/devguide/aws-appsync-real-time-enhanced-filtering.html
-(the operators; ``filters`` of a group must all hold, one ``filterGroup`` entry must hold;
-``contains`` and ``notContains`` test substrings of strings and members of lists;
-``between`` includes both ends; ``containsAny`` tests a list field for any of the values).
+names the operators, and each ``filterGroup`` entry holds when all its ``filters`` do.
+The cases of ``contains`` on strings and on lists, of ``between`` at its ends and of
+``containsAny`` are windtunnel's reading, not checked against AppSync (see the NOTE in
+``subscriptions.py``).
 """
 
 from __future__ import annotations
